@@ -1,0 +1,141 @@
+import { type CapabilityRegistry } from '../capabilities/registry.js';
+import { messageOf } from '../server/errors.js';
+import { type QueuedRequest } from './queued-request.js';
+import { type BatchObserver, type CapabilityFailure, type Clock } from './types.js';
+
+type Outcome =
+  | { readonly ok: true; readonly results: ReadonlyMap<number, unknown> }
+  | { readonly ok: false; readonly code: CapabilityFailure['code']; readonly message: string };
+
+export interface ExecuteBatchDeps {
+  readonly registry: CapabilityRegistry;
+  readonly clock: Clock;
+  readonly observer: BatchObserver;
+}
+
+/**
+ * Runs one closed batch. Identical texts are computed once; each capability needed by any
+ * request runs exactly once, over the union of the distinct texts of the requests that need it
+ * (directly or as a dependency), after its dependencies and concurrently with unrelated branches.
+ * Every live request is then answered with exactly its own texts and capabilities.
+ */
+export async function executeBatch(
+  batchId: number,
+  entries: readonly QueuedRequest[],
+  deps: ExecuteBatchDeps,
+): Promise<void> {
+  const { registry, clock, observer } = deps;
+  const startedAt = clock.now();
+  const texts: string[] = [];
+  const textIndex = new Map<string, number>();
+  const textIds = entries.map((entry) =>
+    entry.request.texts.map((text) => {
+      let id = textIndex.get(text);
+      if (id === undefined) {
+        id = texts.length;
+        texts.push(text);
+        textIndex.set(text, id);
+      }
+      return id;
+    }),
+  );
+  observer.batchStarted?.({ id: batchId, requests: entries.length, texts: textIds.flat().length, uniqueTexts: texts.length });
+
+  // Capabilities see an aborted signal once every request of the batch has been cancelled.
+  const controller = new AbortController();
+  const abortIfAbandoned = (): void => {
+    if (entries.every((entry) => entry.settled)) controller.abort();
+  };
+  for (const entry of entries) entry.request.signal?.addEventListener('abort', abortIfAbandoned);
+  const outcomes = new Map<string, Promise<Outcome>>();
+  let executions = 0;
+
+  const run = async (name: string): Promise<Outcome> => {
+    const capability = registry.get(name);
+    const dependencyOutcomes = await Promise.all(
+      capability.dependsOn.map(async (dependency) => [dependency, await outcomes.get(dependency)] as const),
+    );
+    const failed = dependencyOutcomes.find(([, outcome]) => outcome?.ok !== true);
+    if (failed !== undefined) {
+      const [dependency, outcome] = failed;
+      const reason = outcome !== undefined && !outcome.ok ? outcome.message : 'not run';
+      return { ok: false, code: 'DEPENDENCY_FAILED', message: `dependency "${dependency}" failed: ${reason}` };
+    }
+    // Decided when the capability starts, not when the batch closed: requests cancelled since
+    // then no longer pull their texts through the rest of the DAG.
+    const needed = new Set<number>();
+    entries.forEach((entry, k) => {
+      if (!entry.settled && entry.closure.has(name)) for (const id of textIds[k] ?? []) needed.add(id);
+    });
+    if (needed.size === 0) return { ok: true, results: new Map() };
+    const ids = [...needed].sort((a, b) => a - b);
+    const dependencies = new Map<string, unknown[]>();
+    for (const [dependency, outcome] of dependencyOutcomes) {
+      if (outcome?.ok === true) dependencies.set(dependency, ids.map((id) => outcome.results.get(id)));
+    }
+    executions += 1;
+    const began = clock.now();
+    let outcome: Outcome;
+    try {
+      const results = await capability.run(
+        ids.map((id) => texts[id] ?? ''),
+        { dependencies, signal: controller.signal },
+      );
+      outcome =
+        Array.isArray(results) && results.length === ids.length
+          ? { ok: true, results: new Map(ids.map((id, i) => [id, results[i]])) }
+          : {
+              ok: false,
+              code: 'CAPABILITY_BAD_OUTPUT',
+              message: `capability "${name}" returned ${Array.isArray(results) ? results.length : typeof results} results for ${ids.length} texts`,
+            };
+    } catch (error) {
+      outcome = { ok: false, code: 'CAPABILITY_FAILED', message: `capability "${name}" failed: ${messageOf(error)}` };
+    }
+    observer.capabilityFinished?.({ batchId, capability: name, texts: ids.length, durationMs: clock.now() - began, ok: outcome.ok });
+    if (outcome.ok) stream(name, outcome.results);
+    return outcome;
+  };
+
+  const stream = (name: string, results: ReadonlyMap<number, unknown>): void => {
+    entries.forEach((entry, k) => {
+      const onResult = entry.request.onResult;
+      if (onResult === undefined || entry.settled || !entry.capabilities.includes(name)) return;
+      try {
+        textIds[k]?.forEach((id, index) => onResult({ capability: name, index, result: results.get(id) }));
+      } catch {
+        // A listener's fault is its own; the batch and the other requests go on.
+      }
+    });
+  };
+
+  const requested = entries.flatMap((entry) => entry.capabilities);
+  for (const name of registry.resolve(requested)) outcomes.set(name, run(name));
+
+  await Promise.all(
+    entries.map(async (entry, k) => {
+      const results: Record<string, unknown>[] = entry.request.texts.map(() => ({}));
+      const failures: CapabilityFailure[] = [];
+      for (const name of entry.capabilities) {
+        const outcome = await outcomes.get(name);
+        if (outcome === undefined) continue;
+        if (!outcome.ok) {
+          failures.push({ capability: name, code: outcome.code, message: outcome.message });
+          continue;
+        }
+        textIds[k]?.forEach((id, index) => {
+          const slot = results[index];
+          if (slot !== undefined) slot[name] = outcome.results.get(id);
+        });
+      }
+      const waitedMs = startedAt - entry.enqueuedAt;
+      if (!entry.settled) {
+        observer.requestFinished?.({ texts: entry.request.texts.length, waitedMs, ok: failures.length === 0 });
+      }
+      entry.resolve({ results, failures, batch: { id: batchId, texts: texts.length, requests: entries.length, waitedMs } });
+    }),
+  );
+  for (const entry of entries) entry.request.signal?.removeEventListener('abort', abortIfAbandoned);
+  const naiveExecutions = entries.reduce((sum, entry) => sum + entry.closure.size, 0);
+  observer.batchFinished?.({ id: batchId, executions, naiveExecutions, durationMs: clock.now() - startedAt });
+}

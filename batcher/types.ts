@@ -1,0 +1,72 @@
+/** Schedules a callback after a delay; returns a function that cancels it. */
+export interface Scheduler {
+  schedule(callback: () => void, delayMs: number): () => void;
+}
+
+/** Milliseconds from an arbitrary origin; monotonic. */
+export interface Clock {
+  now(): number;
+}
+
+export interface BatcherOptions {
+  /** How long a window stays open after its first request. @default 10 */
+  readonly windowMs: number;
+  /** A window closes at once when it holds this many texts. @default 64 */
+  readonly maxBatchTexts: number;
+}
+
+/** One capability result for one text of a request, as soon as the batch has it. */
+export interface ResultEvent {
+  readonly capability: string;
+  /** Index of the text in the request. */
+  readonly index: number;
+  readonly result: unknown;
+}
+
+/** A capability the request asked for that could not be computed for it. */
+export interface CapabilityFailure {
+  readonly capability: string;
+  readonly code: 'CAPABILITY_FAILED' | 'DEPENDENCY_FAILED' | 'CAPABILITY_BAD_OUTPUT';
+  readonly message: string;
+}
+
+export interface BatchRequest {
+  readonly texts: readonly string[];
+  /** Registered capability names; duplicates are ignored. */
+  readonly capabilities: readonly string[];
+  /** Aborting removes the request from a batch that has not started and rejects it. */
+  readonly signal?: AbortSignal;
+  /** Called once per text and requested capability as soon as that capability finishes. */
+  readonly onResult?: (event: ResultEvent) => void;
+}
+
+export interface BatchInfo {
+  readonly id: number;
+  /** Distinct texts computed in the batch. */
+  readonly texts: number;
+  readonly requests: number;
+  /** How long this request waited for its window to close. */
+  readonly waitedMs: number;
+}
+
+export interface BatchReply {
+  /** One object per input text, keyed by requested capability; failed capabilities are absent. */
+  readonly results: Record<string, unknown>[];
+  /** Empty when every requested capability succeeded. */
+  readonly failures: readonly CapabilityFailure[];
+  readonly batch: BatchInfo;
+}
+
+/** What the engine tells stats and metrics. Every method is optional. */
+export interface BatchObserver {
+  batchStarted?(event: { id: number; requests: number; texts: number; uniqueTexts: number }): void;
+  capabilityFinished?(event: {
+    batchId: number;
+    capability: string;
+    texts: number;
+    durationMs: number;
+    ok: boolean;
+  }): void;
+  batchFinished?(event: { id: number; executions: number; naiveExecutions: number; durationMs: number }): void;
+  requestFinished?(event: { texts: number; waitedMs: number; ok: boolean }): void;
+}

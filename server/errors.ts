@@ -1,0 +1,55 @@
+/**
+ * The one registry of coded errors. Every error a client or operator can see has a stable
+ * code, an HTTP status and a default message; README.md documents each code (a test checks).
+ */
+export const errorDefinitions = {
+  VALIDATION_ERROR: { status: 400, message: 'The request is invalid.' },
+  UNKNOWN_CAPABILITY: { status: 400, message: 'Unknown capability.' },
+  DUPLICATE_CAPABILITY: { status: 400, message: 'A capability is requested more than once.' },
+  NOT_FOUND: { status: 404, message: 'No such route.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  TOO_MANY_TEXTS: { status: 413, message: 'Too many texts in one request.' },
+  TEXT_TOO_LONG: { status: 413, message: 'A text is too long.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The content type is not supported.' },
+  REQUEST_CANCELLED: { status: 499, message: 'The request was cancelled before it finished.' },
+  CAPABILITY_FAILED: { status: 500, message: 'A capability failed.' },
+  DEPENDENCY_FAILED: { status: 500, message: 'A dependency of the capability failed.' },
+  CAPABILITY_BAD_OUTPUT: { status: 500, message: 'A capability returned the wrong number of results.' },
+  INTERNAL_ERROR: { status: 500, message: 'Internal server error.' },
+  CAPABILITY_UNAVAILABLE: { status: 503, message: 'The capability is unavailable because its model did not load.' },
+  NOT_READY: { status: 503, message: 'The server is still loading its models.' },
+  SHUTTING_DOWN: { status: 503, message: 'The server is shutting down.' },
+  CONFIG_INVALID: { status: 500, message: 'The configuration is invalid.' },
+  MODEL_LOAD_FAILED: { status: 500, message: 'A model failed to load.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorDefinitions;
+
+/** An error with a stable code; `details` is machine-readable context sent to the client. */
+export class CapserveError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message ?? errorDefinitions[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CapserveError';
+    this.code = code;
+    this.statusCode = errorDefinitions[code].status;
+    this.details = options.details;
+  }
+
+  /** The `{ error: { code, message, ... } }` body every error response carries. */
+  toBody(): { error: { code: ErrorCode; message: string } & Record<string, unknown> } {
+    return { error: { code: this.code, message: this.message, ...this.details } };
+  }
+}
+
+export function isCapserveError(error: unknown): error is CapserveError {
+  return error instanceof CapserveError;
+}
+
+/** A message safe to show: never a stack trace. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
