@@ -1,0 +1,50 @@
+import { type CapabilitySpec } from '../config-schema.js';
+import { round, softmax } from '../math/vectors.js';
+import { type Capability } from '../types.js';
+import { type BuildDeps, type LabelScores } from './build-deps.js';
+
+type EmbeddingSpec = Extract<CapabilitySpec, { kind: 'embedding' }>;
+type ClassifierSpec = Extract<CapabilitySpec, { kind: 'classifier' }>;
+
+/** A model's sentence vector, as a plain array. */
+export function embeddingCapability(spec: EmbeddingSpec, deps: BuildDeps): Capability<number[]> {
+  return {
+    name: spec.name,
+    dependsOn: spec.dependsOn,
+    model: spec.model,
+    async run(texts) {
+      const vectors = await deps.pool.run(spec.model, texts);
+      return vectors.map((vector) => Array.from(vector));
+    },
+  };
+}
+
+/** A classification model's softmax over its labels. */
+export function classifierCapability(spec: ClassifierSpec, deps: BuildDeps): Capability<LabelScores> {
+  return {
+    name: spec.name,
+    dependsOn: spec.dependsOn,
+    model: spec.model,
+    async run(texts) {
+      const logits = await deps.pool.run(spec.model, texts);
+      const info = deps.pool.info(spec.model);
+      return logits.map((row) => {
+        const labels = info?.labels ?? Array.from(row, (_, i) => `LABEL_${i}`);
+        return labelScores(labels, softmax(Array.from(row)));
+      });
+    },
+  };
+}
+
+/** `{ label, score, scores }` from probabilities in label order. */
+export function labelScores(labels: readonly string[], probabilities: readonly number[]): LabelScores {
+  let best = 0;
+  probabilities.forEach((p, i) => {
+    if (p > (probabilities[best] ?? -Infinity)) best = i;
+  });
+  return {
+    label: labels[best] ?? `LABEL_${best}`,
+    score: round(probabilities[best] ?? 0),
+    scores: Object.fromEntries(labels.map((label, i) => [label, round(probabilities[i] ?? 0)])),
+  };
+}

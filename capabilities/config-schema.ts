@@ -1,0 +1,143 @@
+import { z } from 'zod';
+import { modelSpecSchema } from '../models/types.js';
+
+const name = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'capability names are lower-case letters, digits, "_" and "-"');
+const base = {
+  name,
+  /** Capabilities whose results this one reads. */
+  dependsOn: z.array(name).default([]),
+};
+
+/** Runs an embedding model and returns its vector. */
+const embedding = z.object({ ...base, kind: z.literal('embedding'), model: z.string() }).strict();
+
+/** Runs a classification model and returns `{ label, score, scores }`. */
+const classifier = z.object({ ...base, kind: z.literal('classifier'), model: z.string() }).strict();
+
+/** Logistic regression on a dependency's embeddings, fitted at start-up from labelled examples. */
+const sentimentHead = z
+  .object({
+    ...base,
+    kind: z.literal('embedding-classifier'),
+    params: z
+      .object({
+        /** JSON file of `{ "text", "label" }` objects, relative to the configuration file. */
+        examples: z.string(),
+        /** The embedding capability to read vectors from. @default the first dependency */
+        embeddingFrom: name.optional(),
+        /** Gradient-descent epochs of the fit. @default 300 */
+        epochs: z.number().int().min(1).max(10_000).default(300),
+        /** L2 regularisation strength. @default 0.001 */
+        l2: z.number().min(0).default(0.001),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** Zero-shot labels by cosine similarity to embedded label descriptions. */
+const zeroShotTopics = z
+  .object({
+    ...base,
+    kind: z.literal('zero-shot-topics'),
+    params: z
+      .object({
+        embeddingFrom: name.optional(),
+        /** Label name to a sentence describing it. */
+        labels: z.record(z.string(), z.string().min(1)).refine((r) => Object.keys(r).length >= 2, 'give at least two labels'),
+        /** Labels returned per text. @default 3 */
+        topK: z.number().int().min(1).default(3),
+        /** Softmax temperature over similarities. @default 0.05 */
+        temperature: z.number().positive().default(0.05),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** Rules over the text and a sentiment-like dependency. */
+const alertRules = z
+  .object({
+    ...base,
+    kind: z.literal('alert-rules'),
+    params: z
+      .object({
+        sentimentFrom: name.optional(),
+        /** Fires when this label's probability reaches `threshold`. */
+        negativeLabel: z.string().default('negative'),
+        /** @default 0.8 */
+        threshold: z.number().min(0).max(1).default(0.8),
+        /** Words or phrases that fire an alert, matched case-insensitively on word boundaries. */
+        keywords: z
+          .array(z.object({ term: z.string().min(1), severity: z.enum(['low', 'medium', 'high']).default('medium') }).strict())
+          .default([]),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** Nearest catalogue items in topic space, weighted by sentiment tone. */
+const catalogueRecommendations = z
+  .object({
+    ...base,
+    kind: z.literal('catalogue-recommendations'),
+    params: z
+      .object({
+        topicsFrom: name.optional(),
+        sentimentFrom: name.optional(),
+        /** Items returned per text. @default 3 */
+        topK: z.number().int().min(1).default(3),
+        items: z
+          .array(
+            z
+              .object({
+                id: z.string().min(1),
+                title: z.string().min(1),
+                /** Topic label to weight. */
+                topics: z.record(z.string(), z.number().min(0)),
+                /** Sentiment label this item suits; "any" for all. @default "any" */
+                tone: z.string().default('any'),
+              })
+              .strict(),
+          )
+          .min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** Language identification with franc-min (ISO 639-3 codes). */
+const languageId = z
+  .object({
+    ...base,
+    kind: z.literal('language-id'),
+    params: z
+      .object({
+        /** Shorter texts are "und" (undetermined). @default 10 */
+        minLength: z.number().int().min(1).default(10),
+        /** Restrict the answer to these ISO 639-3 codes. @default all */
+        only: z.array(z.string().length(3)).optional(),
+      })
+      .strict()
+      .default({ minLength: 10 }),
+  })
+  .strict();
+
+export const capabilitySpecSchema = z.discriminatedUnion('kind', [
+  embedding,
+  classifier,
+  sentimentHead,
+  zeroShotTopics,
+  alertRules,
+  catalogueRecommendations,
+  languageId,
+]);
+export type CapabilitySpec = z.infer<typeof capabilitySpecSchema>;
+export type CapabilityKind = CapabilitySpec['kind'];
+
+/** The capabilities configuration file: the models of the pool and the capability DAG over them. */
+export const capabilitiesConfigSchema = z
+  .object({
+    models: z.array(modelSpecSchema).default([]),
+    capabilities: z.array(capabilitySpecSchema).min(1),
+  })
+  .strict();
+export type CapabilitiesConfig = z.infer<typeof capabilitiesConfigSchema>;

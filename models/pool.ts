@@ -1,0 +1,168 @@
+import PQueue from 'p-queue';
+import { CapserveError, messageOf } from '../server/errors.js';
+import { describeSource, resolveModelSource } from './resolve-source.js';
+import { type BackendKind, type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
+
+export type ModelState = 'pending' | 'loading' | 'ready' | 'failed';
+
+/** What `/health/ready`, `/capabilities` and `/metrics` report about one model. */
+export interface ModelStatus {
+  readonly name: string;
+  readonly backend: BackendKind;
+  readonly state: ModelState;
+  readonly instances: number;
+  readonly source: string;
+  readonly info?: ModelInfo;
+  readonly error?: string;
+  readonly loadMs?: number;
+}
+
+interface Instance {
+  readonly backend: ModelBackend;
+  /** Serialises calls into this instance. */
+  readonly queue: PQueue;
+}
+
+interface Entry {
+  readonly spec: ModelSpec;
+  readonly source: string;
+  state: ModelState;
+  instances: Instance[];
+  error?: string;
+  loadMs?: number;
+}
+
+/** What to do when a model fails to load: stop start-up, or serve without its capabilities. */
+export type LoadFailurePolicy = 'fail' | 'degrade';
+
+/**
+ * The processor pool: every model is loaded once, before the server is ready, and stays
+ * resident. Each model has N instances; a call goes to the instance with the fewest queued calls.
+ */
+export class ModelPool {
+  readonly #entries = new Map<string, Entry>();
+  readonly #options: LoadOptions;
+  readonly #loaders: Readonly<Record<BackendKind, BackendLoader>>;
+  readonly #clock: () => number;
+
+  constructor(
+    specs: readonly ModelSpec[],
+    options: LoadOptions,
+    loaders: Readonly<Record<BackendKind, BackendLoader>>,
+    clock: () => number = () => performance.now(),
+  ) {
+    this.#options = options;
+    this.#loaders = loaders;
+    this.#clock = clock;
+    for (const spec of specs) {
+      if (this.#entries.has(spec.name)) {
+        throw new CapserveError('CONFIG_INVALID', `model "${spec.name}" is declared twice`);
+      }
+      const source = spec.hubId !== undefined ? `hub:${spec.hubId}` : safeDescribe(spec, options);
+      this.#entries.set(spec.name, { spec, source, state: 'pending', instances: [] });
+    }
+  }
+
+  /**
+   * Loads every model, one at a time (loading in parallel only competes for the same cores).
+   * Under 'fail' the first failure closes what was loaded and throws MODEL_LOAD_FAILED naming
+   * the model and its path; under 'degrade' the model is marked failed and loading goes on.
+   */
+  async load(policy: LoadFailurePolicy): Promise<void> {
+    for (const entry of this.#entries.values()) {
+      entry.state = 'loading';
+      const began = this.#clock();
+      try {
+        for (let i = 0; i < entry.spec.instances; i += 1) {
+          const backend = await this.#loaders[entry.spec.backend](entry.spec, this.#options);
+          entry.instances.push({ backend, queue: new PQueue({ concurrency: 1 }) });
+        }
+        entry.state = 'ready';
+        entry.loadMs = this.#clock() - began;
+      } catch (error) {
+        await closeAll(entry.instances);
+        entry.instances = [];
+        entry.state = 'failed';
+        entry.error = messageOf(error);
+        if (policy === 'fail') {
+          await this.close();
+          throw new CapserveError(
+            'MODEL_LOAD_FAILED',
+            `model "${entry.spec.name}" (${entry.spec.backend}) failed to load from ${entry.source}: ${entry.error}`,
+            { cause: error, details: { model: entry.spec.name, source: entry.source } },
+          );
+        }
+      }
+    }
+  }
+
+  /** True once every model has loaded (or, under 'degrade', been marked failed). */
+  get settled(): boolean {
+    return [...this.#entries.values()].every((entry) => entry.state === 'ready' || entry.state === 'failed');
+  }
+
+  isReady(name: string): boolean {
+    return this.#entries.get(name)?.state === 'ready';
+  }
+
+  has(name: string): boolean {
+    return this.#entries.has(name);
+  }
+
+  status(): ModelStatus[] {
+    return [...this.#entries.values()].map((entry) => ({
+      name: entry.spec.name,
+      backend: entry.spec.backend,
+      state: entry.state,
+      instances: entry.instances.length,
+      source: entry.source,
+      ...(entry.instances[0] === undefined ? {} : { info: entry.instances[0].backend.info }),
+      ...(entry.error === undefined ? {} : { error: entry.error }),
+      ...(entry.loadMs === undefined ? {} : { loadMs: Math.round(entry.loadMs) }),
+    }));
+  }
+
+  info(name: string): ModelInfo | undefined {
+    return this.#entries.get(name)?.instances[0]?.backend.info;
+  }
+
+  /** Calls queued or running on a model, over all its instances. */
+  depth(name: string): number {
+    return (this.#entries.get(name)?.instances ?? []).reduce((sum, i) => sum + i.queue.size + i.queue.pending, 0);
+  }
+
+  /** Runs texts through the least busy instance of a loaded model. */
+  async run(name: string, texts: readonly string[]): Promise<Float32Array[]> {
+    const entry = this.#entries.get(name);
+    if (entry === undefined || entry.state !== 'ready' || entry.instances.length === 0) {
+      throw new CapserveError('CAPABILITY_UNAVAILABLE', `model "${name}" is not loaded${entry?.error ? `: ${entry.error}` : ''}`);
+    }
+    let chosen = entry.instances[0] as Instance;
+    for (const instance of entry.instances) {
+      if (instance.queue.size + instance.queue.pending < chosen.queue.size + chosen.queue.pending) chosen = instance;
+    }
+    return chosen.queue.add(() => chosen.backend.run(texts));
+  }
+
+  /** Waits for running calls, then releases every session. */
+  async close(): Promise<void> {
+    for (const entry of this.#entries.values()) {
+      await Promise.all(entry.instances.map((instance) => instance.queue.onIdle()));
+      await closeAll(entry.instances);
+      entry.instances = [];
+      if (entry.state === 'ready') entry.state = 'pending';
+    }
+  }
+}
+
+async function closeAll(instances: readonly Instance[]): Promise<void> {
+  await Promise.allSettled(instances.map((instance) => instance.backend.close()));
+}
+
+function safeDescribe(spec: ModelSpec, options: LoadOptions): string {
+  try {
+    return describeSource(resolveModelSource(spec, options));
+  } catch (error) {
+    return `package ${spec.package ?? '?'} (${messageOf(error)})`;
+  }
+}

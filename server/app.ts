@@ -1,0 +1,81 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import { type ServerConfig } from './config.js';
+import { CapserveError, isCapserveError } from './errors.js';
+import { classifyRoute } from './routes/classify-route.js';
+import { infoRoutes } from './routes/info-routes.js';
+import { type CapserveService } from './service.js';
+
+export interface AppOptions {
+  readonly service: CapserveService;
+  readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes'>;
+  readonly logger: FastifyBaseLogger;
+}
+
+/** Fastify errors that are the client's fault, mapped onto our codes. */
+const clientErrors: Record<string, CapserveError['code']> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_ERROR',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_ERROR',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_ERROR',
+};
+
+/** Builds the HTTP API over a service; the caller listens and closes. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { service, config, logger } = options;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    disableRequestLogging: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'capserve', version: '0.1.0', description: 'Capability-aware inference server.' },
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map((v) => ({ path: v.instancePath, message: v.message, params: v.params }));
+      return reply.code(400).send(
+        new CapserveError('VALIDATION_ERROR', `invalid ${error.validationContext ?? 'request'}: ${issues.map((i) => `${i.path || '(root)'} ${i.message}`).join('; ')}`, {
+          details: { issues },
+        }).toBody(),
+      );
+    }
+    const mapped = isCapserveError(error)
+      ? error
+      : error.code !== undefined && clientErrors[error.code] !== undefined
+        ? new CapserveError(clientErrors[error.code] as CapserveError['code'], error.message)
+        : undefined;
+    if (mapped !== undefined) {
+      if (mapped.statusCode >= 500) request.log.error({ err: mapped, code: mapped.code }, mapped.message);
+      return reply.code(mapped.statusCode).send(mapped.toBody());
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send(new CapserveError('INTERNAL_ERROR').toBody());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(new CapserveError('NOT_FOUND', `no route ${request.method} ${request.url}`).toBody()),
+  );
+  app.addHook('onResponse', async (request, reply) => {
+    service.metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  await app.register(infoRoutes(service));
+  await app.register(classifyRoute(service, config));
+  return app;
+}

@@ -1,0 +1,98 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { formatIssues } from '../capabilities/load-config.js';
+import { CapserveError } from './errors.js';
+import { projectRoot } from './project-root.js';
+
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+const flag = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .default('0')
+  .transform((v) => v === '1' || v === 'true');
+
+/**
+ * Every setting, read once from the environment at start-up. README.md lists each variable
+ * (a test checks); nothing else reads process.env.
+ */
+const envSchema = z.object({
+  /** Interface to listen on. @default "127.0.0.1" */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port to listen on; 0 picks a free one. @default 8080 */
+  PORT: int(8080, 0, 65_535),
+  /** pino level. @default "info" */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The capabilities and models file. @default capabilities/default.json */
+  CAPABILITIES_CONFIG: z.string().min(1).optional(),
+  /** Root for relative model paths. @default models/ */
+  MODELS_DIR: z.string().min(1).optional(),
+  /** Execution device: "cuda" tries the CUDA execution provider first. @default "cpu" */
+  DEVICE: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** Let transformers.js download hub models. @default 0 */
+  ALLOW_REMOTE_MODELS: flag,
+  /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. @default 0 */
+  ORT_INTRA_OP_THREADS: int(0, 0, 256),
+  /** How long a batch window stays open after its first request. @default 10 */
+  BATCH_WINDOW_MS: z.coerce.number().min(0).max(10_000).default(10),
+  /** A window closes at once when it holds this many texts. @default 64 */
+  MAX_BATCH_TEXTS: int(64, 1, 100_000),
+  /** Texts allowed in one request (413 above). @default 256 */
+  MAX_TEXTS_PER_REQUEST: int(256, 1, 100_000),
+  /** Characters allowed in one text (413 above). @default 10000 */
+  MAX_TEXT_LENGTH: int(10_000, 1, 10_000_000),
+  /** Largest request body in bytes (413 above). @default 5242880 */
+  BODY_LIMIT_BYTES: int(5 * 1024 * 1024, 1024),
+  /** "fail" stops start-up when a model fails to load; "degrade" serves without its capabilities. @default "fail" */
+  MODEL_LOAD_FAILURE: z.enum(['fail', 'degrade']).default('fail'),
+  /** How long shutdown waits for in-flight batches. @default 10000 */
+  SHUTDOWN_GRACE_MS: int(10_000, 0),
+});
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  readonly capabilitiesConfig: string;
+  readonly modelsDir: string;
+  readonly device: 'cpu' | 'cuda';
+  readonly allowRemoteModels: boolean;
+  readonly intraOpThreads: number;
+  readonly batchWindowMs: number;
+  readonly maxBatchTexts: number;
+  readonly maxTextsPerRequest: number;
+  readonly maxTextLength: number;
+  readonly bodyLimitBytes: number;
+  readonly modelLoadFailure: 'fail' | 'degrade';
+  readonly shutdownGraceMs: number;
+}
+
+/** The names of every environment variable the server reads. */
+export const configVariables = Object.keys(envSchema.shape);
+
+/** Parses the environment once; invalid values fail with every problem named. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
+  const relevant = Object.fromEntries(configVariables.map((name) => [name, env[name] === '' ? undefined : env[name]]));
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new CapserveError('CONFIG_INVALID', `invalid environment: ${formatIssues(parsed.error.issues)}`);
+  }
+  const e = parsed.data;
+  const root = projectRoot();
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    capabilitiesConfig: path.resolve(e.CAPABILITIES_CONFIG ?? path.join(root, 'capabilities', 'default.json')),
+    modelsDir: path.resolve(e.MODELS_DIR ?? path.join(root, 'models')),
+    device: e.DEVICE,
+    allowRemoteModels: e.ALLOW_REMOTE_MODELS,
+    intraOpThreads: e.ORT_INTRA_OP_THREADS,
+    batchWindowMs: e.BATCH_WINDOW_MS,
+    maxBatchTexts: e.MAX_BATCH_TEXTS,
+    maxTextsPerRequest: e.MAX_TEXTS_PER_REQUEST,
+    maxTextLength: e.MAX_TEXT_LENGTH,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    modelLoadFailure: e.MODEL_LOAD_FAILURE,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  });
+}

@@ -1,0 +1,82 @@
+import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CapserveError } from '../errors.js';
+import { type CapserveService } from '../service.js';
+
+export interface ClassifyLimits {
+  readonly maxTextsPerRequest: number;
+  readonly maxTextLength: number;
+}
+
+export const classifyBodySchema = z
+  .object({
+    texts: z.array(z.string().min(1, 'texts must not be empty strings')).min(1, 'give at least one text'),
+    capabilities: z.array(z.string().min(1)).min(1, 'give at least one capability'),
+  })
+  .strict();
+export type ClassifyBody = z.infer<typeof classifyBodySchema>;
+
+const classifyReplySchema = z.object({
+  results: z.array(z.record(z.string(), z.unknown())),
+  batch: z.object({ id: z.number(), texts: z.number(), requests: z.number(), waitedMs: z.number() }),
+  timingMs: z.number(),
+});
+
+/** Limits that answer 413 rather than 400, and duplicate capability names; shared with the WebSocket. */
+export function checkClassifyBody(body: ClassifyBody, limits: ClassifyLimits): void {
+  if (body.texts.length > limits.maxTextsPerRequest) {
+    throw new CapserveError('TOO_MANY_TEXTS', `${body.texts.length} texts exceed the limit of ${limits.maxTextsPerRequest} per request`, {
+      details: { limit: limits.maxTextsPerRequest },
+    });
+  }
+  const long = body.texts.findIndex((text) => text.length > limits.maxTextLength);
+  if (long !== -1) {
+    throw new CapserveError('TEXT_TOO_LONG', `text ${long} has ${body.texts[long]?.length} characters; the limit is ${limits.maxTextLength}`, {
+      details: { index: long, limit: limits.maxTextLength },
+    });
+  }
+  const duplicate = body.capabilities.find((name, i) => body.capabilities.indexOf(name) !== i);
+  if (duplicate !== undefined) {
+    throw new CapserveError('DUPLICATE_CAPABILITY', `capability "${duplicate}" is requested more than once`, {
+      details: { capability: duplicate },
+    });
+  }
+}
+
+/** `POST /classify`: texts and capabilities in, each text's results out, through the batcher. */
+export function classifyRoute(service: CapserveService, limits: ClassifyLimits): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/classify',
+      {
+        schema: {
+          summary: 'Run capabilities over texts, batched with concurrent requests.',
+          body: classifyBodySchema,
+          response: { 200: classifyReplySchema },
+        },
+      },
+      async (request, reply) => {
+        const started = performance.now();
+        checkClassifyBody(request.body, limits);
+        // A client that goes away takes its pending work with it.
+        const controller = new AbortController();
+        const onClose = (): void => {
+          if (!reply.raw.writableFinished) controller.abort();
+        };
+        reply.raw.once('close', onClose);
+        const answer = await service.classify({ ...request.body, signal: controller.signal });
+        const [first] = answer.failures;
+        if (first !== undefined) {
+          throw new CapserveError(first.code, answer.failures.map((f) => f.message).join('; '), {
+            details: { failures: answer.failures },
+          });
+        }
+        return {
+          results: answer.results,
+          batch: answer.batch,
+          timingMs: Math.round((performance.now() - started) * 1000) / 1000,
+        };
+      },
+    );
+  };
+}

@@ -1,0 +1,144 @@
+import { type FastifyBaseLogger } from 'fastify';
+import { BatchStats, combineObservers } from '../batcher/batch-stats.js';
+import { Batcher } from '../batcher/batcher.js';
+import { type BatchReply, type BatchRequest, type BatcherOptions, type Clock, type Scheduler } from '../batcher/types.js';
+import { type BuiltCapabilities } from '../capabilities/build.js';
+import { type LoadFailurePolicy, type ModelPool } from '../models/pool.js';
+import { CapserveError } from './errors.js';
+import { Metrics } from './metrics.js';
+
+export type Phase = 'starting' | 'ready' | 'stopping' | 'stopped';
+
+export interface ServiceOptions {
+  readonly pool: ModelPool;
+  /** Builds the capability registry once the pool has loaded. */
+  readonly build: (pool: ModelPool) => Promise<BuiltCapabilities>;
+  readonly batcher: BatcherOptions;
+  readonly loadFailure: LoadFailurePolicy;
+  readonly logger: FastifyBaseLogger;
+  readonly scheduler?: Scheduler;
+  readonly clock?: Clock;
+}
+
+/** One line of `GET /capabilities`. */
+export interface CapabilityDescription {
+  readonly name: string;
+  readonly dependsOn: readonly string[];
+  readonly kind: string;
+  readonly model: string | null;
+  readonly backend: string | null;
+  readonly device: string | null;
+  readonly available: boolean;
+  readonly reason?: string;
+}
+
+/**
+ * The long-lived core behind the HTTP API: the model pool, the capability registry and the
+ * batcher, with the phase that readiness and shutdown follow.
+ */
+export class CapserveService {
+  readonly pool: ModelPool;
+  readonly stats = new BatchStats();
+  readonly metrics: Metrics;
+  #phase: Phase = 'starting';
+  #capabilities: BuiltCapabilities | undefined;
+  #batcher: Batcher | undefined;
+  readonly #options: ServiceOptions;
+
+  constructor(options: ServiceOptions) {
+    this.#options = options;
+    this.pool = options.pool;
+    this.metrics = new Metrics({
+      queuedTexts: () => this.#batcher?.queuedTexts ?? 0,
+      runningTexts: () => this.#batcher?.runningTexts ?? 0,
+      models: () => this.pool.status(),
+    });
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  get ready(): boolean {
+    return this.#phase === 'ready';
+  }
+
+  /** Loads every model, builds the capabilities and opens the batcher. */
+  async start(): Promise<void> {
+    const { logger } = this.#options;
+    await this.pool.load(this.#options.loadFailure);
+    for (const model of this.pool.status()) {
+      if (model.state === 'failed') logger.error({ model: model.name, source: model.source, err: model.error }, 'model failed to load');
+      else logger.info({ model: model.name, backend: model.backend, device: model.info?.device, loadMs: model.loadMs }, 'model loaded');
+    }
+    const built = await this.#options.build(this.pool);
+    for (const [name, reason] of built.unavailable) logger.warn({ capability: name, reason }, 'capability unavailable');
+    this.#capabilities = built;
+    this.#batcher = new Batcher(built.registry, this.#options.batcher, {
+      observer: combineObservers(this.stats, this.metrics),
+      ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
+      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+    });
+    if (this.#phase === 'starting') this.#phase = 'ready';
+  }
+
+  /** Checks a request against the registry, then queues it. */
+  classify(request: BatchRequest): Promise<BatchReply> {
+    const batcher = this.#batcher;
+    const capabilities = this.#capabilities;
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') return Promise.reject(new CapserveError('SHUTTING_DOWN'));
+    if (batcher === undefined || capabilities === undefined) return Promise.reject(new CapserveError('NOT_READY'));
+    const unknown = capabilities.registry.unknown(request.capabilities);
+    if (unknown.length > 0) {
+      return Promise.reject(
+        new CapserveError('UNKNOWN_CAPABILITY', `unknown capabilities: ${unknown.join(', ')}`, {
+          details: { unknown, valid: capabilities.registry.names() },
+        }),
+      );
+    }
+    const blocked = capabilities.registry.resolve(request.capabilities).filter((name) => capabilities.unavailable.has(name));
+    if (blocked.length > 0) {
+      return Promise.reject(
+        new CapserveError('CAPABILITY_UNAVAILABLE', blocked.map((name) => `${name}: ${capabilities.unavailable.get(name)}`).join('; '), {
+          details: { unavailable: blocked },
+        }),
+      );
+    }
+    return batcher.submit(request);
+  }
+
+  describeCapabilities(): CapabilityDescription[] {
+    const capabilities = this.#capabilities;
+    if (capabilities === undefined) return [];
+    return capabilities.registry.list().map((capability) => {
+      const info = capability.model === undefined ? undefined : this.pool.info(capability.model);
+      const reason = capabilities.unavailable.get(capability.name);
+      return {
+        name: capability.name,
+        dependsOn: capability.dependsOn,
+        kind: capabilities.specs.get(capability.name)?.kind ?? 'custom',
+        model: capability.model ?? null,
+        backend: info?.backend ?? null,
+        device: info?.device ?? (capability.model === undefined ? 'cpu' : null),
+        available: reason === undefined,
+        ...(reason === undefined ? {} : { reason }),
+      };
+    });
+  }
+
+  /** Stops accepting, finishes accepted batches (up to `graceMs`), then releases the models. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.#phase === 'stopped') return;
+    this.#phase = 'stopping';
+    const drained = this.#batcher?.close() ?? Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    const outcome = await Promise.race([drained.then(() => 'drained' as const), grace]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.#options.logger.warn({ graceMs }, 'shutdown grace period ended with batches still running');
+    await this.pool.close();
+    this.#phase = 'stopped';
+  }
+}

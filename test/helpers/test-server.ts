@@ -1,0 +1,84 @@
+import { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { type Test } from 'tap';
+import { type BuiltCapabilities } from '../../capabilities/build.js';
+import { CapabilityRegistry } from '../../capabilities/registry.js';
+import { type Capability } from '../../capabilities/types.js';
+import { defaultLoaders } from '../../models/loaders.js';
+import { ModelPool } from '../../models/pool.js';
+import { buildApp } from '../../server/app.js';
+import { type ServerConfig } from '../../server/config.js';
+import { CapserveService } from '../../server/service.js';
+
+export interface TestServer {
+  readonly app: FastifyInstance;
+  readonly service: CapserveService;
+  /** `http://127.0.0.1:<port>` of the listening server. */
+  readonly url: string;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  get(path: string): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+}
+
+const limits: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes'> = {
+  maxTextsPerRequest: 8,
+  maxTextLength: 100,
+  bodyLimitBytes: 64 * 1024,
+};
+
+/**
+ * A real fastify server on an ephemeral port over the given capabilities (no models), started
+ * unless `start: false`, and closed when the test ends.
+ */
+export async function startTestServer(
+  t: Test,
+  capabilities: readonly Capability[],
+  options: { start?: boolean; unavailable?: Map<string, string>; windowMs?: number } = {},
+): Promise<TestServer> {
+  const logger = pino({ level: 'silent' });
+  const built: BuiltCapabilities = {
+    registry: new CapabilityRegistry().register(...capabilities),
+    unavailable: options.unavailable ?? new Map(),
+    specs: new Map(),
+  };
+  const service = new CapserveService({
+    pool: new ModelPool([], { modelsDir: '.', device: 'cpu', allowRemoteModels: false, intraOpThreads: 0 }, defaultLoaders),
+    build: async () => built,
+    batcher: { windowMs: options.windowMs ?? 2, maxBatchTexts: 64 },
+    loadFailure: 'fail',
+    logger,
+  });
+  const app = await buildApp({ service, config: limits, logger });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(async () => {
+    await app.close();
+    await service.stop(1000);
+  });
+  if (options.start !== false) await service.start();
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  return {
+    app,
+    service,
+    url,
+    async post(path, body, headers = { 'content-type': 'application/json' }) {
+      const response = await fetch(url + path, {
+        method: 'POST',
+        headers,
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text.length > 0 ? JSON.parse(text) : undefined };
+    },
+    async get(path) {
+      const response = await fetch(url + path);
+      const text = await response.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      return { status: response.status, body, text, headers: response.headers };
+    },
+  };
+}
