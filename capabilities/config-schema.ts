@@ -25,10 +25,10 @@ const sentimentHead = z
         examples: z.string(),
         /** The embedding capability to read vectors from. @default the first dependency */
         embeddingFrom: name.optional(),
-        /** Gradient-descent epochs of the fit. @default 300 */
-        epochs: z.number().int().min(1).max(10_000).default(300),
-        /** L2 regularisation strength. @default 0.001 */
-        l2: z.number().min(0).default(0.001),
+        /** Gradient-descent epochs of the fit. @default 1500 */
+        epochs: z.number().int().min(1).max(100_000).default(1500),
+        /** L2 regularisation strength. @default 0.0001 */
+        l2: z.number().min(0).default(0.0001),
       })
       .strict(),
   })

@@ -4,7 +4,7 @@ export interface LogisticRegressionOptions {
   readonly epochs: number;
   /** L2 penalty on the weights (not the biases). */
   readonly l2: number;
-  /** @default 0.5 */
+  /** @default 2 (features here are unit-length embeddings) */
   readonly learningRate?: number;
 }
 
@@ -34,7 +34,7 @@ export class LogisticRegression {
     const weights = classes.map(() => new Float64Array(dimensions));
     const biases = new Float64Array(classes.length);
     const targets = labels.map((label) => classes.indexOf(label));
-    const rate = options.learningRate ?? 0.5;
+    const rate = options.learningRate ?? 2;
     const n = features.length;
     for (let epoch = 0; epoch < options.epochs; epoch += 1) {
       const gradW = classes.map(() => new Float64Array(dimensions));
