@@ -1,0 +1,223 @@
+import { access, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
+import * as ort from 'onnxruntime-node';
+import { CapserveError } from '../server/errors.js';
+import { describeSource, resolveModelSource } from './resolve-source.js';
+import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
+
+/** Where a model directory may keep its graph, in order of preference (transformers.js layout first). */
+const MODEL_FILES = ['onnx/model.onnx', 'model.onnx'] as const;
+
+function loadError(spec: ModelSpec, where: string, reason: string, cause?: unknown): CapserveError {
+  return new CapserveError('MODEL_LOAD_FAILED', `model "${spec.name}": ${reason} (${where})`, {
+    details: { model: spec.name, path: where },
+    cause,
+  });
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The subset of config.json this backend reads. */
+interface ModelConfig {
+  readonly hidden_size?: unknown;
+  readonly id2label?: unknown;
+}
+
+/** Labels in logit order: id2label sorted by its numeric keys. */
+function labelsOf(config: ModelConfig): string[] | undefined {
+  if (typeof config.id2label !== 'object' || config.id2label === null) return undefined;
+  const entries = Object.entries(config.id2label as Record<string, unknown>).map(([id, label]) => [Number(id), String(label)] as const);
+  entries.sort((a, b) => a[0] - b[0]);
+  if (entries.some(([id], i) => id !== i)) return undefined;
+  return entries.map(([, label]) => label);
+}
+
+/**
+ * Opens the session on CUDA when asked, else CPU. A failed CUDA start (no CUDA build of
+ * onnxruntime, no driver, no GPU) falls back to CPU, and `device` says what really runs.
+ */
+async function createSession(file: string, options: LoadOptions): Promise<{ session: ort.InferenceSession; device: string }> {
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
+  };
+  if (options.device === 'cuda') {
+    try {
+      return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda', 'cpu'] }), device: 'cuda' };
+    } catch {
+      // Fall through to CPU; the reported device tells the operator.
+    }
+  }
+  return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), device: 'cpu' };
+}
+
+/** Mean of the token vectors whose mask is 1, or the first ([CLS]) vector. */
+function pool(hidden: Float32Array, mask: BigInt64Array, row: number, sequence: number, width: number, pooling: 'mean' | 'cls'): Float32Array {
+  const start = row * sequence * width;
+  if (pooling === 'cls') return hidden.slice(start, start + width);
+  const out = new Float32Array(width);
+  let count = 0;
+  for (let token = 0; token < sequence; token++) {
+    if (mask[row * sequence + token] === 0n) continue;
+    count++;
+    const offset = start + token * width;
+    for (let k = 0; k < width; k++) out[k] = (out[k] ?? 0) + (hidden[offset + k] ?? 0);
+  }
+  if (count > 0) for (let k = 0; k < width; k++) out[k] = (out[k] ?? 0) / count;
+  return out;
+}
+
+/**
+ * A raw onnxruntime-node session over a local model directory (config.json, tokenizer.json,
+ * tokenizer_config.json, onnx/model.onnx or model.onnx). Texts are tokenised with the model's own
+ * tokenizer through transformers.js, padded to the longest text of the call and truncated to
+ * `spec.maxLength`. Outputs: `logits` rows (classification) or pooled `last_hidden_state` (embedding).
+ */
+export const loadOnnxBackend: BackendLoader = async (spec, options) => {
+  const source = resolveModelSource(spec, options);
+  if (source.kind === 'hub') {
+    throw loadError(spec, describeSource(source), 'the onnx backend loads local directories only; use backend "transformers" for hub ids');
+  }
+  const dir = source.dir;
+  if (!(await isDirectory(dir))) throw loadError(spec, dir, 'the model directory does not exist');
+
+  let modelFile: string | undefined;
+  for (const candidate of MODEL_FILES) {
+    if (await exists(path.join(dir, candidate))) {
+      modelFile = path.join(dir, candidate);
+      break;
+    }
+  }
+  if (modelFile === undefined) {
+    throw loadError(spec, dir, `no ${MODEL_FILES.join(' or ')} in the model directory`);
+  }
+
+  const configFile = path.join(dir, 'config.json');
+  let config: ModelConfig;
+  try {
+    config = JSON.parse(await readFile(configFile, 'utf8')) as ModelConfig;
+  } catch (error) {
+    throw loadError(spec, configFile, 'cannot read config.json', error);
+  }
+
+  const labels = spec.task === 'classification' ? labelsOf(config) : undefined;
+  if (spec.task === 'classification' && labels === undefined) {
+    throw loadError(spec, configFile, 'a classification model needs id2label with ids 0..n-1 in config.json');
+  }
+  const dimensions = spec.task === 'classification' ? (labels?.length ?? 0) : Number(config.hidden_size);
+  if (!Number.isInteger(dimensions) || dimensions < 1) {
+    throw loadError(spec, configFile, 'an embedding model needs hidden_size in config.json');
+  }
+
+  let tokenizer: PreTrainedTokenizer;
+  try {
+    // An absolute path is never taken for a hub id, and local_files_only forbids any download,
+    // so this needs no change to the global transformers.js `env` that the other backend owns.
+    tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+  } catch (error) {
+    throw loadError(spec, path.join(dir, 'tokenizer.json'), 'cannot load the tokenizer', error);
+  }
+
+  let opened: { session: ort.InferenceSession; device: string };
+  try {
+    opened = await createSession(modelFile, options);
+  } catch (error) {
+    throw loadError(spec, modelFile, `onnxruntime cannot open the model: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+  const { session, device } = opened;
+  const outputName = spec.task === 'classification' ? 'logits' : 'last_hidden_state';
+  if (!session.outputNames.includes(outputName)) {
+    await session.release();
+    throw loadError(spec, modelFile, `the graph has no "${outputName}" output (outputs: ${session.outputNames.join(', ')})`);
+  }
+
+  const info: ModelInfo = Object.freeze({
+    name: spec.name,
+    backend: 'onnx',
+    task: spec.task,
+    device,
+    source: dir,
+    ...(labels === undefined ? {} : { labels: Object.freeze(labels) }),
+    dimensions,
+  });
+
+  return new OnnxBackend(info, spec, tokenizer, session, outputName);
+};
+
+class OnnxBackend implements ModelBackend {
+  readonly info: ModelInfo;
+  readonly #spec: ModelSpec;
+  readonly #tokenizer: PreTrainedTokenizer;
+  readonly #session: ort.InferenceSession;
+  readonly #outputName: string;
+
+  constructor(info: ModelInfo, spec: ModelSpec, tokenizer: PreTrainedTokenizer, session: ort.InferenceSession, outputName: string) {
+    this.info = info;
+    this.#spec = spec;
+    this.#tokenizer = tokenizer;
+    this.#session = session;
+    this.#outputName = outputName;
+  }
+
+  async run(texts: readonly string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const encoded = this.#tokenizer([...texts], { padding: true, truncation: true, max_length: this.#spec.maxLength });
+    const [batch = 0, sequence = 0] = encoded.input_ids.dims;
+    const mask = encoded.attention_mask.data;
+    if (!(mask instanceof BigInt64Array)) throw new Error('the tokenizer returned a non-int64 attention mask');
+
+    const available: Record<string, { data: unknown } | undefined> = {
+      input_ids: encoded.input_ids,
+      attention_mask: encoded.attention_mask,
+      token_type_ids: encoded.token_type_ids,
+    };
+    const feeds: Record<string, ort.Tensor> = {};
+    // Feed only what the graph declares: some exports drop token_type_ids, others need it even
+    // when the tokenizer does not produce it (then it is all zeros, segment A).
+    for (const name of this.#session.inputNames) {
+      const data = available[name]?.data;
+      if (data instanceof BigInt64Array) feeds[name] = new ort.Tensor('int64', data, [batch, sequence]);
+      else if (name === 'token_type_ids') feeds[name] = new ort.Tensor('int64', new BigInt64Array(batch * sequence), [batch, sequence]);
+      else throw new Error(`model "${this.info.name}" needs input "${name}", which the tokenizer does not produce`);
+    }
+
+    const results = await this.#session.run(feeds, [this.#outputName]);
+    const output = results[this.#outputName];
+    if (output === undefined) throw new Error(`model "${this.info.name}" returned no "${this.#outputName}"`);
+    try {
+      const values = output.data;
+      if (!(values instanceof Float32Array)) throw new Error(`model "${this.info.name}" returned ${output.type}, not float32`);
+      const width = this.info.dimensions;
+      const expected = this.info.task === 'classification' ? [batch, width] : [batch, sequence, width];
+      if (output.dims.length !== expected.length || output.dims.some((d, i) => d !== expected[i])) {
+        throw new Error(`model "${this.info.name}" returned ${this.#outputName} [${output.dims.join(', ')}], expected [${expected.join(', ')}]`);
+      }
+      if (this.info.task === 'classification') {
+        return Array.from({ length: batch }, (_, row) => values.slice(row * width, (row + 1) * width));
+      }
+      return Array.from({ length: batch }, (_, row) => pool(values, mask, row, sequence, width, this.#spec.pooling));
+    } finally {
+      output.dispose();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#session.release();
+  }
+}

@@ -1,0 +1,191 @@
+import { access, stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  env,
+  mean_pooling,
+  pipeline,
+  Tensor,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+} from '@huggingface/transformers';
+import { CapserveError } from '../server/errors.js';
+import { describeSource, resolveModelSource } from './resolve-source.js';
+import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
+
+function loadError(spec: ModelSpec, where: string, reason: string, cause?: unknown): CapserveError {
+  return new CapserveError('MODEL_LOAD_FAILED', `model "${spec.name}": ${reason} (${where})`, {
+    details: { model: spec.name, path: where },
+    cause,
+  });
+}
+
+/** What this backend uses of a transformers.js pipeline: its tokenizer and model, and disposal. */
+interface LoadedPipeline {
+  readonly tokenizer: PreTrainedTokenizer;
+  readonly model: PreTrainedModel;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Opens the pipeline on CUDA when asked, else CPU; a failed CUDA start falls back to CPU
+ * and the returned device says what really runs.
+ */
+async function openPipeline(
+  spec: ModelSpec,
+  modelId: string,
+  local: boolean,
+  options: LoadOptions,
+): Promise<{ pipe: LoadedPipeline; device: 'cpu' | 'cuda' }> {
+  const task = spec.task === 'classification' ? 'text-classification' : 'feature-extraction';
+  const open = (device: 'cpu' | 'cuda'): Promise<LoadedPipeline> =>
+    pipeline(task, modelId, {
+      dtype: 'fp32',
+      device,
+      local_files_only: local,
+      session_options: {
+        graphOptimizationLevel: 'all',
+        ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
+      },
+    });
+  if (options.device === 'cuda') {
+    try {
+      return { pipe: await open('cuda'), device: 'cuda' };
+    } catch {
+      // Fall through to CPU; the reported device tells the operator.
+    }
+  }
+  return { pipe: await open('cpu'), device: 'cpu' };
+}
+
+function labelsOf(config: unknown): string[] | undefined {
+  const id2label = (config as { id2label?: unknown } | undefined)?.id2label;
+  if (typeof id2label !== 'object' || id2label === null) return undefined;
+  const entries = Object.entries(id2label as Record<string, unknown>).map(([id, label]) => [Number(id), String(label)] as const);
+  entries.sort((a, b) => a[0] - b[0]);
+  return entries.every(([id], i) => id === i) ? entries.map(([, label]) => label) : undefined;
+}
+
+/**
+ * A transformers.js pipeline ('text-classification' or 'feature-extraction') in fp32.
+ *
+ * The pipeline loads the tokenizer and model, but `run` calls them directly rather than the
+ * pipeline itself, for two reasons: classification must return raw logits in label order (the
+ * pipeline returns softmaxed top-k scores), and both tasks must truncate to `spec.maxLength`
+ * (the pipeline always truncates to the tokenizer's model_max_length). Embedding pooling uses
+ * transformers.js's own `mean_pooling` (mask-aware) or the [CLS] vector, as the
+ * feature-extraction pipeline does with `{ pooling, normalize: false }`.
+ *
+ * Local directories are passed as absolute paths, which transformers.js v4 reads directly and
+ * never mistakes for hub ids. `env.allowRemoteModels` is global to transformers.js; it is set
+ * from the server configuration, the same for every model.
+ */
+export const loadTransformersBackend: BackendLoader = async (spec, options) => {
+  const source = resolveModelSource(spec, options);
+  if (source.kind === 'hub' && !options.allowRemoteModels) {
+    throw loadError(
+      spec,
+      describeSource(source),
+      `downloading hub id "${source.id}" is disabled; set ALLOW_REMOTE_MODELS=1 to allow it, or give a local "path"`,
+    );
+  }
+  if (source.kind === 'dir') {
+    const isDirectory = await stat(source.dir).then(
+      (info) => info.isDirectory(),
+      () => false,
+    );
+    if (!isDirectory) throw loadError(spec, source.dir, 'the model directory does not exist');
+    const configFile = path.join(source.dir, 'config.json');
+    try {
+      await access(configFile);
+    } catch (error) {
+      throw loadError(spec, configFile, 'no config.json in the model directory', error);
+    }
+  }
+
+  env.allowLocalModels = true;
+  env.allowRemoteModels = options.allowRemoteModels;
+  const modelId = source.kind === 'dir' ? source.dir : source.id;
+
+  let opened: { pipe: LoadedPipeline; device: 'cpu' | 'cuda' };
+  try {
+    opened = await openPipeline(spec, modelId, source.kind === 'dir', options);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw loadError(spec, describeSource(source), `transformers.js cannot load the model: ${reason}`, error);
+  }
+  const { pipe, device } = opened;
+
+  const labels = spec.task === 'classification' ? labelsOf(pipe.model.config) : undefined;
+  if (spec.task === 'classification' && labels === undefined) {
+    await pipe.dispose();
+    throw loadError(spec, describeSource(source), 'a classification model needs id2label with ids 0..n-1 in config.json');
+  }
+
+  const backend = new TransformersBackend(spec, pipe);
+  try {
+    // One probe text tells the output width whatever the config calls it, and fails now, not on the first request.
+    const [probe] = await backend.forward(['dimension probe']);
+    const dimensions = probe?.length ?? 0;
+    if (labels !== undefined && labels.length !== dimensions) {
+      throw new Error(`config.json has ${labels.length} labels but the model returns ${dimensions} logits`);
+    }
+    backend.info = Object.freeze({
+      name: spec.name,
+      backend: 'transformers',
+      task: spec.task,
+      device,
+      source: describeSource(source),
+      ...(labels === undefined ? {} : { labels: Object.freeze(labels) }),
+      dimensions,
+    });
+  } catch (error) {
+    await pipe.dispose();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw loadError(spec, describeSource(source), `the model does not run: ${reason}`, error);
+  }
+  return backend;
+};
+
+class TransformersBackend implements ModelBackend {
+  /** Set once by the loader after the probe run. */
+  info!: ModelInfo;
+  readonly #spec: ModelSpec;
+  readonly #pipe: LoadedPipeline;
+
+  constructor(spec: ModelSpec, pipe: LoadedPipeline) {
+    this.#spec = spec;
+    this.#pipe = pipe;
+  }
+
+  run(texts: readonly string[]): Promise<Float32Array[]> {
+    return this.forward(texts);
+  }
+
+  async forward(texts: readonly string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const inputs = this.#pipe.tokenizer([...texts], { padding: true, truncation: true, max_length: this.#spec.maxLength });
+    const outputs = (await this.#pipe.model(inputs)) as Record<string, unknown>;
+    let result: Tensor;
+    if (this.#spec.task === 'classification') {
+      result = expectTensor(outputs['logits'], 'logits');
+    } else {
+      const hidden = expectTensor(outputs['last_hidden_state'] ?? outputs['token_embeddings'], 'last_hidden_state');
+      result = this.#spec.pooling === 'mean' ? mean_pooling(hidden, inputs.attention_mask) : hidden.slice(null, 0);
+    }
+    const data = result.data;
+    const [rows = 0, width = 0] = result.dims;
+    if (!(data instanceof Float32Array) || result.dims.length !== 2 || rows !== texts.length) {
+      throw new Error(`unexpected model output: ${result.type} [${result.dims.join(', ')}] for ${texts.length} texts`);
+    }
+    return Array.from({ length: rows }, (_, row) => data.slice(row * width, (row + 1) * width));
+  }
+
+  async close(): Promise<void> {
+    await this.#pipe.dispose();
+  }
+}
+
+function expectTensor(value: unknown, name: string): Tensor {
+  if (value instanceof Tensor) return value;
+  throw new Error(`the model returned no "${name}" output`);
+}
