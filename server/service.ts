@@ -75,7 +75,12 @@ export class CapserveService {
     for (const [name, reason] of built.unavailable) logger.warn({ capability: name, reason }, 'capability unavailable');
     this.#capabilities = built;
     this.#batcher = new Batcher(built.registry, this.#options.batcher, {
-      observer: combineObservers(this.stats, this.metrics),
+      observer: combineObservers(this.stats, this.metrics, {
+        batchFinished: (event) => logger.debug({ batchId: event.id, ...event }, 'batch finished'),
+        capabilityFinished: (event) => {
+          if (!event.ok) logger.warn({ batchId: event.batchId, capability: event.capability, texts: event.texts }, 'capability failed');
+        },
+      }),
       ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
       ...(this.#options.clock ? { clock: this.#options.clock } : {}),
     });

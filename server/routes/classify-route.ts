@@ -65,6 +65,7 @@ export function classifyRoute(service: CapserveService, limits: ClassifyLimits):
         };
         reply.raw.once('close', onClose);
         const answer = await service.classify({ ...request.body, signal: controller.signal });
+        request.log.debug({ batchId: answer.batch.id, texts: request.body.texts.length }, 'classified');
         const [first] = answer.failures;
         if (first !== undefined) {
           throw new CapserveError(first.code, answer.failures.map((f) => f.message).join('; '), {
