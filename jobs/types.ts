@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+/** What a job carries: plain text, or one uploaded file of a media family. */
+export const mediaKinds = ['text', 'image', 'audio', 'video', 'document', 'other'] as const;
+export type MediaKind = (typeof mediaKinds)[number];
+
+/** Where the router can send a job. `gpu` is the inline batcher path; the others are queues. */
+export const routes = ['gpu', 'cpu_standard', 'gpu_fallback'] as const;
+export type Route = (typeof routes)[number];
+/** The routes that are real queues. */
+export type QueueName = Exclude<Route, 'gpu'>;
+export const queueNames: readonly QueueName[] = ['cpu_standard', 'gpu_fallback'];
+
+export const priorities = ['high', 'normal', 'low'] as const;
+export type Priority = (typeof priorities)[number];
+
+/**
+ * Facts about a job that the task classifier decides on. Read from the request and from the
+ * file itself (magic bytes, image header, ffprobe, PDF page count), never from a client's say-so.
+ */
+export interface JobFacts {
+  readonly kind: MediaKind;
+  /** Sniffed media type, e.g. "image/png", "application/pdf", "text/plain". */
+  readonly mediaType: string;
+  readonly bytes: number;
+  /** Estimated tokens of a text job (or of text extracted so far). */
+  readonly tokens?: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly durationSec?: number;
+  readonly pages?: number;
+  readonly capabilities: readonly string[];
+  /** Caller options that change the cost, e.g. `{ ocr: true }`, `{ transcribe: true }`. */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** A processor that can take jobs: the inline batcher, an in-process queue consumer, or a remote worker. */
+export interface WorkerInfo {
+  readonly id: string;
+  readonly queue: Route;
+  readonly device: 'cpu' | 'cuda';
+  /** Capabilities and job kinds (e.g. "ocr", "document", "text") this worker serves. */
+  readonly capabilities: readonly string[];
+  readonly freeMemoryMb: number;
+  /** Running jobs divided by concurrency, 0 (idle) to 1 (full) or more (backlog). */
+  readonly load: number;
+}
+
+export type Complexity = 'low' | 'medium' | 'high' | 'very_high';
+export type ResourceClass = 'cpu_light' | 'cpu_intensive' | 'gpu_preferred' | 'gpu_required' | 'memory_intensive' | 'disk_intensive';
+
+/** The classifier's verdict, returned in responses and logged. */
+export interface TaskClassification {
+  readonly complexity: { readonly level: Complexity; readonly estimatedMs: number };
+  readonly resources: { readonly classes: readonly ResourceClass[]; readonly estimatedMemoryMb: number };
+  readonly routing: {
+    readonly queue: Route;
+    /** The chosen worker's id, or null when none is registered yet and the job waits on the queue. */
+    readonly worker: string | null;
+    readonly alternatives: readonly { readonly worker: string; readonly queue: Route; readonly score: number }[];
+    /** 0 to 1. */
+    readonly confidence: number;
+    readonly reason: string;
+    /** Set when the preferred route was not taken, e.g. "no GPU: gpu_preferred job sent to gpu_fallback". */
+    readonly fallback?: string;
+  };
+}
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** The serialisable payload of a queued job (it travels through Redis in scale-out mode). */
+export const jobPayloadSchema = z.object({
+  kind: z.enum(mediaKinds),
+  mediaType: z.string(),
+  capabilities: z.array(z.string()),
+  options: z.record(z.string(), z.unknown()).default({}),
+  text: z.string().optional(),
+  /** Base64 file contents; files are bounded by MAX_UPLOAD_BYTES. */
+  fileBase64: z.string().optional(),
+  fileName: z.string().optional(),
+});
+export type JobPayload = z.infer<typeof jobPayloadSchema>;
+
+export interface JobError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** What `GET /jobs/:id` returns. */
+export interface JobRecord {
+  readonly id: string;
+  readonly queue: QueueName;
+  readonly status: JobStatus;
+  /** 0 to 1. */
+  readonly progress: number;
+  readonly attempts: number;
+  readonly createdAt: number;
+  readonly finishedAt?: number;
+  readonly result?: unknown;
+  readonly error?: JobError;
+}
+
+/** Events a job emits to its subscribers (the WebSocket that submitted it). */
+export type JobEvent =
+  | { readonly type: 'progress'; readonly jobId: string; readonly progress: number; readonly stage?: string }
+  | { readonly type: 'result'; readonly jobId: string; readonly result: unknown }
+  | { readonly type: 'failed'; readonly jobId: string; readonly error: JobError }
+  | { readonly type: 'cancelled'; readonly jobId: string };
+
+/** Runs one job. Throwing retries it (up to the queue's attempts); a `JobError`-shaped `code` on the error is kept. */
+export type JobProcessor = (
+  payload: JobPayload,
+  context: { readonly jobId: string; readonly signal: AbortSignal; progress(fraction: number, stage?: string): void },
+) => Promise<unknown>;
+
+export interface EnqueueOptions {
+  readonly priority: Priority;
+  /** Tries in all, including the first. @default 3 */
+  readonly attempts?: number;
+}
+
+/**
+ * The seam between the front-end and the CPU queues. Two implementations: in-process on p-queue
+ * (the default) and BullMQ on Redis (REDIS_URL), with the same behaviour.
+ */
+export interface JobQueue {
+  readonly name: QueueName;
+  add(payload: JobPayload, options: EnqueueOptions): Promise<JobRecord>;
+  get(id: string): Promise<JobRecord | undefined>;
+  /** Cancels a queued or running job; false if it had already finished or does not exist. */
+  cancel(id: string): Promise<boolean>;
+  /** Calls `listener` for each event of the job until it finishes; returns an unsubscribe function. */
+  subscribe(id: string, listener: (event: JobEvent) => void): () => void;
+  /** Jobs waiting and running, for routing and metrics. */
+  counts(): Promise<{ readonly waiting: number; readonly running: number }>;
+  close(): Promise<void>;
+}
