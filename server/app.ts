@@ -1,4 +1,5 @@
 import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -10,6 +11,7 @@ import { type ServerConfig } from './config.js';
 import { CapserveError, isCapserveError } from './errors.js';
 import { classifyRoute } from './routes/classify-route.js';
 import { infoRoutes } from './routes/info-routes.js';
+import { registerWsRoute } from './routes/ws-route.js';
 import { type CapserveService } from './service.js';
 
 export interface AppOptions {
@@ -79,5 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(infoRoutes(service));
   await app.register(classifyRoute(service, config));
+  await app.register(websocket, { options: { maxPayload: config.bodyLimitBytes } });
+  await app.register(async (scoped) => registerWsRoute(scoped, service, config));
   return app;
 }

@@ -1,0 +1,93 @@
+import { type FastifyInstance } from 'fastify';
+import { type WebSocket } from 'ws';
+import { z } from 'zod';
+import { formatIssues } from '../../capabilities/load-config.js';
+import { CapserveError, isCapserveError, messageOf } from '../errors.js';
+import { type CapserveService } from '../service.js';
+import { checkClassifyBody, classifyBodySchema, type ClassifyLimits } from './classify-route.js';
+
+const messageId = z.union([z.string().min(1).max(200), z.number()]);
+
+/** A classify message: the `/classify` body plus the client's id for the replies. */
+const classifyMessageSchema = classifyBodySchema.extend({ id: messageId, type: z.literal('classify').optional() });
+
+/** Extra message types (jobs) handled by another module; returns false when it does not know the type. */
+export type WsMessageHandler = (message: Record<string, unknown>, socket: WsConnection) => boolean;
+
+/** What the socket offers to handlers: a JSON send that is a no-op once closed, and the close signal. */
+export interface WsConnection {
+  send(payload: Record<string, unknown>): void;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * `GET /ws`: many classify requests in flight on one socket, each capability's results
+ * streamed as soon as the batch has them, then a `done`. Invalid messages get an `error`
+ * and the socket stays open; closing the socket cancels everything it still waits for.
+ */
+export function registerWsRoute(app: FastifyInstance, service: CapserveService, limits: ClassifyLimits, extra: WsMessageHandler[] = []): void {
+  app.get('/ws', { websocket: true, schema: { hide: true } }, (socket: WebSocket, request) => {
+    const closed = new AbortController();
+    socket.once('close', () => closed.abort());
+    const connection: WsConnection = {
+      signal: closed.signal,
+      send(payload) {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(payload));
+      },
+    };
+    const fail = (error: unknown, id?: unknown): void => {
+      const coded = isCapserveError(error) ? error : new CapserveError('INTERNAL_ERROR');
+      if (!isCapserveError(error)) request.log.error({ err: error }, 'websocket message failed');
+      connection.send({ ...(id === undefined ? {} : { id }), type: 'error', ...coded.toBody().error });
+    };
+
+    socket.on('message', (data, isBinary) => {
+      let message: unknown;
+      try {
+        if (isBinary) throw new Error('binary frames are not accepted');
+        message = JSON.parse(data.toString());
+      } catch (error) {
+        fail(new CapserveError('VALIDATION_ERROR', `message is not JSON text: ${messageOf(error)}`));
+        return;
+      }
+      if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+        fail(new CapserveError('VALIDATION_ERROR', 'a message is a JSON object'));
+        return;
+      }
+      const record = message as Record<string, unknown>;
+      if (record.type !== undefined && record.type !== 'classify') {
+        if (!extra.some((handle) => handle(record, connection))) {
+          fail(new CapserveError('VALIDATION_ERROR', `unknown message type ${JSON.stringify(record.type)}`), record.id);
+        }
+        return;
+      }
+      void classify(record).catch((error: unknown) => fail(error, record.id));
+    });
+
+    const classify = async (raw: Record<string, unknown>): Promise<void> => {
+      const parsed = classifyMessageSchema.safeParse(raw);
+      if (!parsed.success) {
+        throw new CapserveError('VALIDATION_ERROR', `invalid message: ${formatIssues(parsed.error.issues)}`, {
+          details: { issues: parsed.error.issues },
+        });
+      }
+      const { id, ...body } = parsed.data;
+      checkClassifyBody(body, limits);
+      const started = performance.now();
+      const answer = await service.classify({
+        texts: body.texts,
+        capabilities: body.capabilities,
+        signal: closed.signal,
+        onResult: (event) => connection.send({ id, type: 'result', ...event }),
+      });
+      for (const failure of answer.failures) connection.send({ id, type: 'error', ...failure });
+      connection.send({
+        id,
+        type: 'done',
+        timingMs: Math.round((performance.now() - started) * 1000) / 1000,
+        batch: answer.batch,
+        failed: answer.failures.map((f) => f.capability),
+      });
+    };
+  });
+}
