@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '../capabilities/load-config.js';
@@ -46,6 +47,27 @@ const envSchema = z.object({
   MODEL_LOAD_FAILURE: z.enum(['fail', 'degrade']).default('fail'),
   /** How long shutdown waits for in-flight batches. @default 10000 */
   SHUTDOWN_GRACE_MS: int(10_000, 0),
+  /** `/process` texts up to this many (estimated) tokens go inline through the batcher; longer ones are queued. @default 512 */
+  MAX_INLINE_TOKENS: int(512, 1),
+  /** Largest file `/process` accepts. @default 20971520 */
+  MAX_UPLOAD_BYTES: int(20 * 1024 * 1024, 1024),
+  /** Redis for the BullMQ queues; unset keeps the queues in-process. */
+  REDIS_URL: z.string().url().optional(),
+  /** Jobs each queue consumer runs at once. @default 1 */
+  QUEUE_CONCURRENCY: int(1, 1, 256),
+  /** Whether this server also consumes its queues (with REDIS_URL, 0 leaves them to `npm run worker`). @default 1 */
+  QUEUE_LOCAL_WORKERS: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('1')
+    .transform((v) => v === '1' || v === 'true'),
+  /** Tries per job, the first included. @default 3 */
+  JOB_ATTEMPTS: int(3, 1, 100),
+  /** First retry delay; doubles each retry. @default 500 */
+  JOB_BACKOFF_MS: int(500, 0),
+  /** How long finished jobs and their results are kept. @default 3600000 */
+  JOB_RESULT_TTL_MS: int(3_600_000, 1000),
+  /** This process's id in worker routing. @default "<hostname>-<pid>" */
+  WORKER_ID: z.string().min(1).optional(),
 });
 
 export interface ServerConfig {
@@ -64,6 +86,15 @@ export interface ServerConfig {
   readonly bodyLimitBytes: number;
   readonly modelLoadFailure: 'fail' | 'degrade';
   readonly shutdownGraceMs: number;
+  readonly maxInlineTokens: number;
+  readonly maxUploadBytes: number;
+  readonly redisUrl: string | undefined;
+  readonly queueConcurrency: number;
+  readonly queueLocalWorkers: boolean;
+  readonly jobAttempts: number;
+  readonly jobBackoffMs: number;
+  readonly jobResultTtlMs: number;
+  readonly workerId: string;
 }
 
 /** The names of every environment variable the server reads. */
@@ -94,5 +125,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     modelLoadFailure: e.MODEL_LOAD_FAILURE,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    maxInlineTokens: e.MAX_INLINE_TOKENS,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    redisUrl: e.REDIS_URL,
+    queueConcurrency: e.QUEUE_CONCURRENCY,
+    queueLocalWorkers: e.QUEUE_LOCAL_WORKERS,
+    jobAttempts: e.JOB_ATTEMPTS,
+    jobBackoffMs: e.JOB_BACKOFF_MS,
+    jobResultTtlMs: e.JOB_RESULT_TTL_MS,
+    workerId: e.WORKER_ID ?? `${hostname()}-${process.pid}`,
   });
 }
