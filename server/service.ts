@@ -112,6 +112,18 @@ export class CapserveService {
     return batcher.submit(request);
   }
 
+  /** Registered capability names; empty until started. */
+  capabilityNames(): string[] {
+    return this.#capabilities?.registry.names() ?? [];
+  }
+
+  /** How busy the batcher is: texts queued or running over the batch size (0 idle, 1 a full batch). */
+  load(): number {
+    const batcher = this.#batcher;
+    if (batcher === undefined) return 1;
+    return (batcher.queuedTexts + batcher.runningTexts) / this.#options.batcher.maxBatchTexts;
+  }
+
   describeCapabilities(): CapabilityDescription[] {
     const capabilities = this.#capabilities;
     if (capabilities === undefined) return [];
