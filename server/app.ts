@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
@@ -10,14 +11,19 @@ import {
 import { type ServerConfig } from './config.js';
 import { CapserveError, isCapserveError } from './errors.js';
 import { classifyRoute } from './routes/classify-route.js';
+import { type ProcessFrontEnd } from './process-front-end.js';
 import { infoRoutes } from './routes/info-routes.js';
+import { processRoutes } from './routes/process-routes.js';
+import { wsJobMessages } from './routes/ws-job-messages.js';
 import { registerWsRoute } from './routes/ws-route.js';
 import { type CapserveService } from './service.js';
 
 export interface AppOptions {
   readonly service: CapserveService;
-  readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes'>;
+  readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes'>;
   readonly logger: FastifyBaseLogger;
+  /** The `/process` and `/jobs` front-end; without it those routes are absent. */
+  readonly frontEnd?: ProcessFrontEnd;
 }
 
 /** Fastify errors that are the client's fault, mapped onto our codes. */
@@ -27,6 +33,12 @@ const clientErrors: Record<string, CapserveError['code']> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_ERROR',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_ERROR',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_ERROR',
+  FST_REQ_FILE_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_FILES_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_PARTS_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_FIELDS_LIMIT: 'PAYLOAD_TOO_LARGE',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_PROTO_VIOLATION: 'VALIDATION_ERROR',
 };
 
 /** Builds the HTTP API over a service; the caller listens and closes. */
@@ -82,6 +94,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(infoRoutes(service));
   await app.register(classifyRoute(service, config));
   await app.register(websocket, { options: { maxPayload: config.bodyLimitBytes } });
-  await app.register(async (scoped) => registerWsRoute(scoped, service, config));
+  const frontEnd = options.frontEnd;
+  if (frontEnd !== undefined) {
+    // One file per job, bounded by MAX_UPLOAD_BYTES; its type is sniffed from its bytes later.
+    await app.register(multipart, {
+      limits: { fileSize: config.maxUploadBytes, files: 1, fields: 16, parts: 17, fieldSize: config.bodyLimitBytes },
+      throwFileSizeLimit: true,
+    });
+    await app.register(processRoutes(frontEnd));
+  }
+  const extra = frontEnd === undefined ? [] : [wsJobMessages(frontEnd, logger)];
+  await app.register(async (scoped) => registerWsRoute(scoped, service, config, extra));
   return app;
 }

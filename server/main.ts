@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { loadCapabilitiesConfig } from '../capabilities/load-config.js';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
+import { createJobs } from './create-jobs.js';
 import { createService } from './create-service.js';
 import { messageOf } from './errors.js';
 
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const capabilities = await loadCapabilitiesConfig(config.capabilitiesConfig);
   const service = createService(config, capabilities, logger);
-  const app = await buildApp({ service, config, logger });
+  const jobs = createJobs(service, config, logger);
+  const app = await buildApp({ service, config, logger, frontEnd: jobs.frontEnd });
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -22,6 +24,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const closing = app.close();
+    // Jobs first: their text runs through the batcher, which must still be up to finish them.
+    await jobs.close(config.shutdownGraceMs);
     await service.stop(config.shutdownGraceMs);
     await closing;
     logger.info('stopped');
@@ -32,6 +36,7 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   await service.start();
+  await jobs.start();
   logger.info({ capabilities: service.describeCapabilities().map((c) => c.name) }, 'ready');
 }
 

@@ -8,6 +8,7 @@ import { defaultLoaders } from '../../models/loaders.js';
 import { ModelPool } from '../../models/pool.js';
 import { buildApp } from '../../server/app.js';
 import { type ServerConfig } from '../../server/config.js';
+import { createJobs, type Jobs, type JobsConfig } from '../../server/create-jobs.js';
 import { CapserveService } from '../../server/service.js';
 
 export interface TestServer {
@@ -15,14 +16,32 @@ export interface TestServer {
   readonly service: CapserveService;
   /** `http://127.0.0.1:<port>` of the listening server. */
   readonly url: string;
+  /** The /process front-end and its queues, when started with `jobs`. */
+  readonly jobs: Jobs | undefined;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   get(path: string): Promise<{ status: number; body: any; text: string; headers: Headers }>;
 }
 
-const limits: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes'> = {
+const limits: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes'> = {
   maxTextsPerRequest: 8,
   maxTextLength: 100,
   bodyLimitBytes: 64 * 1024,
+  maxUploadBytes: 2 * 1024 * 1024,
+};
+
+/** In-process queues, one try per job, small inline limit: what the /process tests start with. */
+export const testJobsConfig: JobsConfig = {
+  redisUrl: undefined,
+  queueConcurrency: 1,
+  queueLocalWorkers: true,
+  jobAttempts: 1,
+  jobBackoffMs: 10,
+  jobResultTtlMs: 60_000,
+  workerId: 'test',
+  maxInlineTokens: 64,
+  maxBatchTexts: 64,
+  maxTextsPerRequest: 8,
+  device: 'cpu',
 };
 
 /**
@@ -32,7 +51,7 @@ const limits: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyL
 export async function startTestServer(
   t: Test,
   capabilities: readonly Capability[],
-  options: { start?: boolean; unavailable?: Map<string, string>; windowMs?: number } = {},
+  options: { start?: boolean; unavailable?: Map<string, string>; windowMs?: number; jobs?: Partial<JobsConfig> } = {},
 ): Promise<TestServer> {
   const logger = pino({ level: 'silent' });
   const built: BuiltCapabilities = {
@@ -47,19 +66,25 @@ export async function startTestServer(
     loadFailure: 'fail',
     logger,
   });
-  const app = await buildApp({ service, config: limits, logger });
+  const jobs = options.jobs === undefined ? undefined : createJobs(service, { ...testJobsConfig, ...options.jobs }, logger);
+  const app = await buildApp({ service, config: limits, logger, ...(jobs === undefined ? {} : { frontEnd: jobs.frontEnd }) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(async () => {
     await app.close();
+    await jobs?.close(1000);
     await service.stop(1000);
   });
-  if (options.start !== false) await service.start();
+  if (options.start !== false) {
+    await service.start();
+    await jobs?.start();
+  }
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
   return {
     app,
     service,
     url,
+    jobs,
     async post(path, body, headers = { 'content-type': 'application/json' }) {
       const response = await fetch(url + path, {
         method: 'POST',

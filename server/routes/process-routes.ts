@@ -1,0 +1,112 @@
+import { type MultipartFile } from '@fastify/multipart';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { formatIssues } from '../../capabilities/load-config.js';
+import { priorities } from '../../jobs/types.js';
+import { CapserveError } from '../errors.js';
+import { type ProcessFrontEnd, type ProcessInput, type ProcessOutcome } from '../process-front-end.js';
+
+export const processFieldsSchema = z
+  .object({
+    text: z.string().min(1).optional(),
+    capabilities: z.array(z.string().min(1)).default([]),
+    options: z.record(z.string(), z.unknown()).default({}),
+    priority: z.enum(priorities).default('normal'),
+  })
+  .strict();
+
+/** `POST /process`, `GET /jobs/:id`, `DELETE /jobs/:id`. */
+/** Texts are bounded by BODY_LIMIT_BYTES and files by MAX_UPLOAD_BYTES (multipart limits). */
+export function processRoutes(frontEnd: ProcessFrontEnd): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/process',
+      {
+        schema: {
+          summary: 'Classify and route a job: text as JSON, or a file as multipart (field "file") with "capabilities", "options", "priority".',
+        },
+      },
+      async (request, reply) => {
+        const started = performance.now();
+        const input = request.isMultipart() ? await readMultipart(request) : parseFields(request.body);
+        const controller = new AbortController();
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) controller.abort();
+        });
+        return answer(await frontEnd.submit(input, controller.signal), reply, started);
+      },
+    );
+
+    const params = z.object({ id: z.string().min(1).max(200) });
+    app.get('/jobs/:id', { schema: { summary: 'A job: status, progress, attempts, result or error.', params } }, async (request) =>
+      frontEnd.get(request.params.id),
+    );
+    app.delete('/jobs/:id', { schema: { summary: 'Cancel a queued or running job.', params } }, async (request) =>
+      frontEnd.cancel(request.params.id),
+    );
+  };
+}
+
+function answer(outcome: ProcessOutcome, reply: FastifyReply, started: number): unknown {
+  if (outcome.kind === 'queued') {
+    reply.code(202).header('location', `/jobs/${outcome.job.id}`);
+    return { jobId: outcome.job.id, status: outcome.job.status, route: outcome.classification };
+  }
+  const [failure] = outcome.reply.failures;
+  if (failure !== undefined) {
+    throw new CapserveError(failure.code, outcome.reply.failures.map((f) => f.message).join('; '), {
+      details: { failures: outcome.reply.failures },
+    });
+  }
+  return {
+    results: outcome.reply.results,
+    batch: outcome.reply.batch,
+    route: outcome.classification,
+    timingMs: Math.round((performance.now() - started) * 1000) / 1000,
+  };
+}
+
+function parseFields(raw: unknown): ProcessInput {
+  const parsed = processFieldsSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new CapserveError('VALIDATION_ERROR', `invalid body: ${formatIssues(parsed.error.issues)}`, { details: { issues: parsed.error.issues } });
+  }
+  return parsed.data;
+}
+
+/** Reads one file part and the form fields; the file's type is sniffed later from its bytes. */
+async function readMultipart(request: FastifyRequest): Promise<ProcessInput> {
+  const fields: Record<string, unknown> = {};
+  let file: { data: Buffer; name: string } | undefined;
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      if (file !== undefined || part.fieldname !== 'file') {
+        throw new CapserveError('VALIDATION_ERROR', 'send exactly one file, in the field "file"');
+      }
+      file = { data: await (part as MultipartFile).toBuffer(), name: part.filename };
+      continue;
+    }
+    const value = String(part.value);
+    if (part.fieldname === 'capabilities') {
+      const names = value.trim().startsWith('[') ? parseJson(value, 'capabilities') : value.split(',').map((s) => s.trim()).filter(Boolean);
+      fields.capabilities = [...((fields.capabilities as unknown[] | undefined) ?? []), ...(Array.isArray(names) ? names : [names])];
+    } else if (part.fieldname === 'options') {
+      fields.options = parseJson(value, 'options');
+    } else {
+      fields[part.fieldname] = value;
+    }
+  }
+  const input = parseFields(fields);
+  if (file === undefined) return input;
+  if (file.data.length === 0) throw new CapserveError('VALIDATION_ERROR', 'the uploaded file is empty');
+  return { ...input, file: file.data, fileName: file.name };
+}
+
+function parseJson(value: string, field: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new CapserveError('VALIDATION_ERROR', `the "${field}" field is not valid JSON`);
+  }
+}
