@@ -1,0 +1,102 @@
+import { type FastifyBaseLogger } from 'fastify';
+import { z } from 'zod';
+import { formatIssues } from '../../capabilities/load-config.js';
+import { type JobEvent } from '../../jobs/types.js';
+import { CapserveError, isCapserveError } from '../errors.js';
+import { type ProcessFrontEnd } from '../process-front-end.js';
+import { processFieldsSchema } from './process-routes.js';
+import { type WsConnection, type WsMessageHandler } from './ws-route.js';
+
+const id = z.union([z.string().min(1).max(200), z.number()]);
+const processMessage = processFieldsSchema.extend({ id, type: z.literal('process'), text: z.string().min(1) });
+const jobMessage = z.object({ id, type: z.enum(['subscribe', 'cancel']), jobId: z.string().min(1).max(200) }).strict();
+
+/**
+ * WebSocket messages for jobs: `process` (text through the task classifier: inline results
+ * stream like `classify`, queued jobs stream `queued`, `progress`, then `result` or `error`),
+ * `subscribe` (stream an existing job's events) and `cancel`.
+ */
+export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogger): WsMessageHandler {
+  return (message, socket) => {
+    if (message.type !== 'process' && message.type !== 'subscribe' && message.type !== 'cancel') return false;
+    void handle(message, socket).catch((error: unknown) => {
+      if (!isCapserveError(error)) logger.error({ err: error }, 'websocket job message failed');
+      const coded = isCapserveError(error) ? error : new CapserveError('INTERNAL_ERROR');
+      socket.send({ ...(message.id === undefined ? {} : { id: message.id }), type: 'error', ...coded.toBody().error });
+    });
+    return true;
+  };
+
+  async function handle(message: Record<string, unknown>, socket: WsConnection): Promise<void> {
+    if (message.type === 'process') {
+      const parsed = processMessage.safeParse(message);
+      if (!parsed.success) throw new CapserveError('VALIDATION_ERROR', `invalid message: ${formatIssues(parsed.error.issues)}`);
+      const { id: messageId, type: _type, ...input } = parsed.data;
+      const started = performance.now();
+      const outcome = await frontEnd.submit(input, socket.signal);
+      if (outcome.kind === 'inline') {
+        outcome.reply.results.forEach((result, index) => {
+          for (const [capability, value] of Object.entries(result)) socket.send({ id: messageId, type: 'result', capability, index, result: value });
+        });
+        for (const failure of outcome.reply.failures) socket.send({ id: messageId, type: 'error', ...failure });
+        socket.send({ id: messageId, type: 'done', route: outcome.classification, timingMs: performance.now() - started });
+        return;
+      }
+      socket.send({ id: messageId, type: 'queued', jobId: outcome.job.id, route: outcome.classification });
+      await follow(messageId, outcome.job.id, socket);
+      return;
+    }
+    const parsed = jobMessage.safeParse(message);
+    if (!parsed.success) throw new CapserveError('VALIDATION_ERROR', `invalid message: ${formatIssues(parsed.error.issues)}`);
+    if (parsed.data.type === 'cancel') {
+      const record = await frontEnd.cancel(parsed.data.jobId);
+      socket.send({ id: parsed.data.id, type: 'cancelled', jobId: record.id });
+      return;
+    }
+    await follow(parsed.data.id, parsed.data.jobId, socket);
+  }
+
+  /** Forwards a job's events until it ends or the socket closes. */
+  async function follow(messageId: string | number, jobId: string, socket: WsConnection): Promise<void> {
+    await new Promise<void>((resolve) => {
+      let stop: (() => void) | undefined;
+      let ended = false;
+      const end = (): void => {
+        if (ended) return;
+        ended = true;
+        stop?.();
+        socket.signal.removeEventListener('abort', end);
+        resolve();
+      };
+      socket.signal.addEventListener('abort', end);
+      void frontEnd
+        .subscribe(jobId, (event: JobEvent) => {
+          socket.send({ id: messageId, ...toMessage(event) });
+          if (event.type !== 'progress') end();
+        })
+        .then((unsubscribe) => {
+          // A finished job may have delivered its last event before subscribe returned.
+          if (ended) unsubscribe();
+          else stop = unsubscribe;
+          if (socket.signal.aborted) end();
+        }, (error: unknown) => {
+          const coded = isCapserveError(error) ? error : new CapserveError('INTERNAL_ERROR');
+          socket.send({ id: messageId, type: 'error', ...coded.toBody().error });
+          end();
+        });
+    });
+  }
+}
+
+function toMessage(event: JobEvent): Record<string, unknown> {
+  switch (event.type) {
+    case 'progress':
+      return { type: 'progress', jobId: event.jobId, progress: event.progress, ...(event.stage ? { stage: event.stage } : {}) };
+    case 'result':
+      return { type: 'result', jobId: event.jobId, result: event.result };
+    case 'failed':
+      return { type: 'error', jobId: event.jobId, ...event.error };
+    case 'cancelled':
+      return { type: 'cancelled', jobId: event.jobId };
+  }
+}
