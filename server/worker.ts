@@ -1,0 +1,55 @@
+import { pino } from 'pino';
+import { loadCapabilitiesConfig } from '../capabilities/load-config.js';
+import { openRedis } from '../jobs/queue/redis-connection.js';
+import { WorkerRegistry } from '../jobs/workers/worker-registry.js';
+import { loadConfig } from './config.js';
+import { LocalJobRunner, startLocalWorkers } from './create-jobs.js';
+import { createService } from './create-service.js';
+import { CapserveError, messageOf } from './errors.js';
+
+/**
+ * `npm run worker`: a process that serves the CPU queues (cpu_standard, gpu_fallback) from Redis
+ * on this machine. It loads the same models as the server (long texts and extracted text go
+ * through its own batcher), announces itself for routing, and on SIGTERM/SIGINT stops taking
+ * jobs and lets running ones finish for SHUTDOWN_GRACE_MS; jobs it could not finish go back to
+ * the queue when their locks expire and another worker runs them.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (config.redisUrl === undefined) throw new CapserveError('CONFIG_INVALID', 'REDIS_URL must be set: a worker serves the queues that the server puts on Redis');
+  const logger = pino({ level: config.logLevel });
+  const service = createService(config, await loadCapabilitiesConfig(config.capabilitiesConfig), logger);
+  await service.start();
+
+  const onError = (error: unknown): void => logger.warn({ err: error }, 'queue worker error');
+  const redis = openRedis(config.redisUrl, { connectionName: `capserve:registry:${config.workerId}` });
+  redis.on('error', onError);
+  const runner = new LocalJobRunner(service, config);
+  const workers = startLocalWorkers(runner, new WorkerRegistry(redis), {
+    redisUrl: config.redisUrl,
+    concurrency: config.queueConcurrency,
+    workerId: config.workerId,
+    onError,
+  });
+  logger.info({ worker: config.workerId, queues: runner.workers().map((w) => w.queue), concurrency: config.queueConcurrency }, 'worker ready');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker shutting down');
+    await workers.close(config.shutdownGraceMs);
+    await runner.close();
+    await service.stop(config.shutdownGraceMs);
+    await redis.quit().catch(onError);
+    logger.info('worker stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`capserve worker failed to start: ${messageOf(error)}\n`);
+  process.exit(1);
+});

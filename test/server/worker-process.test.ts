@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import t, { type Test } from 'tap';
+import { projectRoot as findProjectRoot } from '../../server/project-root.js';
+
+const projectRoot = findProjectRoot();
+import { startRedis } from '../helpers/redis-server.js';
+
+/**
+ * The scale-out path with the real entry points, as an operator runs them: a server that only
+ * fronts the queues (QUEUE_LOCAL_WORKERS=0) and a separate `server/worker.ts` process that runs
+ * the jobs. A model-free capability (language-id) keeps start-up fast.
+ */
+
+const longText = Array.from({ length: 60 }, () => 'The parcel arrived two days late and nobody answered my emails.').join(' ');
+
+interface Child {
+  readonly process: ChildProcess;
+  output: string;
+  readonly exited: Promise<number | null>;
+}
+
+function run(t: Test, script: string, env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server', script)], {
+    cwd: projectRoot,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const record: Child = {
+    process: child,
+    output: '',
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
+  child.stdout?.on('data', (chunk: Buffer) => (record.output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (record.output += chunk.toString()));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return record;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+t.test('the worker refuses to start without REDIS_URL', async (t) => {
+  const env = { ...process.env };
+  delete env.REDIS_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server', 'worker.ts')], { cwd: projectRoot, env });
+  let output = '';
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  t.equal(code, 1);
+  t.match(output, /REDIS_URL must be set/);
+});
+
+const redis = await startRedis(t);
+
+if (redis !== undefined) {
+  t.test('npm run worker serves the queues of a server on another process', async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'capserve-worker-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const config = path.join(dir, 'capabilities.json');
+    await writeFile(config, JSON.stringify({ models: [], capabilities: [{ name: 'language', kind: 'language-id' }] }));
+    const port = await freePort();
+    const common = { REDIS_URL: redis.url, CAPABILITIES_CONFIG: config, MAX_INLINE_TOKENS: '64' };
+    const server = run(t, 'main.ts', { ...common, HOST: '127.0.0.1', PORT: String(port), QUEUE_LOCAL_WORKERS: '0', WORKER_ID: 'front' });
+    const worker = run(t, 'worker.ts', { ...common, WORKER_ID: 'far-worker' });
+    const url = `http://127.0.0.1:${port}`;
+
+    await until('the server to be ready', async () => ((await fetch(`${url}/health/ready`)).ok ? true : undefined));
+    await until('the worker to be ready', async () => (worker.output.includes('worker ready') ? true : undefined));
+    // The worker announces itself in Redis once ready; the front-end routes to it by its id.
+    const client = new Redis(redis.url);
+    t.teardown(() => client.quit());
+    await until('the worker heartbeat', async () => ((await client.exists('capserve:workers:far-worker:gpu_fallback')) === 1 ? true : undefined));
+    const response = await fetch(`${url}/process`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: longText, capabilities: ['language'] }),
+    });
+    const accepted = (await response.json()) as Record<string, any>;
+    t.equal(response.status, 202);
+    t.equal(accepted.route.routing.worker, 'far-worker:gpu_fallback', JSON.stringify(accepted.route));
+    const job = await until('the job to finish', async () => {
+      const body = (await (await fetch(`${url}/jobs/${accepted.jobId}`)).json()) as Record<string, any>;
+      return body.status === 'completed' || body.status === 'failed' ? body : undefined;
+    });
+    t.equal(job.status, 'completed', JSON.stringify(job.error));
+    t.equal(job.result.results.language.language, 'eng');
+    t.ok(job.result.chunks > 1);
+
+    worker.process.kill('SIGTERM');
+    server.process.kill('SIGTERM');
+    t.equal(await worker.exited, 0, `worker exits cleanly on SIGTERM\n${worker.output.slice(-2000)}`);
+    t.equal(await server.exited, 0, `server exits cleanly on SIGTERM\n${server.output.slice(-2000)}`);
+  });
+}
