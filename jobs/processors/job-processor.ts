@@ -1,4 +1,4 @@
-import { type OcrEngine } from '../../models/ocr/paddle-ocr.js';
+import { ImageDecodeError, type OcrEngine } from '../../models/ocr/paddle-ocr.js';
 import { CapserveError } from '../../server/errors.js';
 import { probeMedia } from '../media/ffprobe.js';
 import { pdfText } from '../media/pdf.js';
@@ -42,7 +42,10 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
       }
       case 'image': {
         context.progress(0.05, 'ocr');
-        const ocr = await (await deps.ocr()).recognize(fileOf(payload), context.signal);
+        const ocr = await (await deps.ocr()).recognize(fileOf(payload), context.signal).catch((error: unknown) => {
+          if (!(error instanceof ImageDecodeError)) throw error;
+          throw new CapserveError('UNSUPPORTED_MEDIA', `${payload.mediaType} cannot be read for OCR (${error.message}); send PNG, JPEG, WebP, GIF, TIFF or AVIF`);
+        });
         context.progress(0.5, 'ocr');
         const analysis = textCapabilities.length > 0 ? await analyse(ocr.text, 0.5) : undefined;
         return { kind: 'image', ocr: { text: ocr.text, lines: ocr.lines, width: ocr.width, height: ocr.height }, ...analysis };

@@ -14,10 +14,15 @@ export interface TensorData {
   readonly dims: readonly [number, number, number, number];
 }
 
+/** The bytes are not an image sharp can decode (e.g. BMP or HEIC, which its libvips build lacks). */
+export class ImageDecodeError extends Error {
+  override readonly name = 'ImageDecodeError';
+}
+
 /**
  * Decodes any format sharp reads to RGB, honouring EXIF orientation and flattening transparency
  * onto white (ink on a transparent PNG would otherwise vanish into black). Only the first page
- * of a multi-page image is read. Throws a plain Error that says the bytes are not an image.
+ * of a multi-page image is read. Throws an {@link ImageDecodeError} that says the bytes are not an image it reads.
  */
 export async function decodeImage(bytes: Buffer): Promise<RgbImage> {
   try {
@@ -30,7 +35,7 @@ export async function decodeImage(bytes: Buffer): Promise<RgbImage> {
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     return { data, width: info.width, height: info.height };
   } catch (error) {
-    throw new Error(`cannot decode the image: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new ImageDecodeError(`cannot decode the image: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 

@@ -20,6 +20,7 @@ import { ocrOptionsSchema, type OcrEngine, type OcrLine, type OcrOptions, type O
 
 export type { OcrEngine, OcrLine, OcrOptionsInput, OcrResult } from './types.js';
 export { PADDLE_OCR_FILES } from './model-files.js';
+export { ImageDecodeError } from './image-tensor.js';
 
 const LINE_HEIGHT = 48;
 /** The classifier's training width; narrower lines are padded to it. */

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { type Capability } from '../../capabilities/types.js';
-import { makePdf, makeWav, skipWithoutFfmpeg } from '../jobs/media/fixtures/make-media.js';
+import { makeBmp, makePdf, makeWav, skipWithoutFfmpeg } from '../jobs/media/fixtures/make-media.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { renderText } from '../helpers/render-text.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
@@ -121,6 +121,14 @@ t.test('an image is read with PaddleOCR on the queue, then the text capabilities
   t.same([job.result.ocr.width, job.result.ocr.height], [700, 160]);
   t.match(job.result.ocr.text.replace(/\s+/g, '').toLowerCase(), /invoice2024/);
   t.same(classification.executions.flatMap((e) => e.texts), [job.result.ocr.text], 'the OCR text went through the batcher');
+
+  // A BMP is an image by its bytes, but sharp cannot decode it: a permanent UNSUPPORTED_MEDIA.
+  const bmp = await upload(server, makeBmp(40, 30), { capabilities: 'ocr' }, 'scan.bmp');
+  t.equal(bmp.status, 202);
+  const failed = await finished(server, bmp.body.jobId);
+  t.equal(failed.status, 'failed');
+  t.equal(failed.error.code, 'UNSUPPORTED_MEDIA');
+  t.match(failed.error.message, /image\/bmp cannot be read for OCR/);
 });
 
 t.test('a PDF is read page by page, then analysed', async (t) => {
