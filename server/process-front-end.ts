@@ -14,6 +14,7 @@ import {
   type WorkerInfo,
 } from '../jobs/types.js';
 import { CapserveError } from './errors.js';
+import { type JobMetrics, registerJobMetrics } from './job-metrics.js';
 import { type CapserveService } from './service.js';
 
 /** A `/process` job as it arrives: text, or one uploaded file, with what to do with it. */
@@ -49,9 +50,11 @@ export interface ProcessFrontEndOptions {
  */
 export class ProcessFrontEnd {
   readonly #options: ProcessFrontEndOptions;
+  readonly #metrics: JobMetrics;
 
   constructor(options: ProcessFrontEndOptions) {
     this.#options = options;
+    this.#metrics = registerJobMetrics(options.service.metrics.registry, options.queues);
   }
 
   async submit(input: ProcessInput, signal?: AbortSignal): Promise<ProcessOutcome> {
@@ -75,6 +78,7 @@ export class ProcessFrontEnd {
       limits: { maxInlineTokens: this.#options.maxInlineTokens },
     });
     logger.info({ facts: { ...facts, options: undefined }, classification }, 'job classified');
+    this.#metrics.routed(classification.routing.queue);
 
     const media = input.capabilities.filter((name) => (mediaCapabilities as readonly string[]).includes(name));
     if (classification.routing.queue === 'gpu' && input.text !== undefined && media.length === 0) {

@@ -40,6 +40,10 @@ t.test('small text runs inline through the batcher and answers 200 with its rout
   t.equal(body.route.routing.worker, 'batcher');
   t.equal(body.route.complexity.level, 'low');
   t.type(body.batch.id, 'number');
+
+  const metrics = await server.get('/metrics');
+  t.match(metrics.text, /capserve_process_jobs_total\{route="gpu"\} 1\n/);
+  t.match(metrics.text, /capserve_job_queue_jobs\{queue="cpu_standard",state="waiting"\} 0\n/);
 });
 
 t.test('text over MAX_INLINE_TOKENS is queued (202), chunked through the batcher, and merged', async (t) => {

@@ -1,0 +1,40 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { type JobQueue, type QueueName, type Route } from '../jobs/types.js';
+
+/** What `/process` records per job. */
+export interface JobMetrics {
+  routed(route: Route): void;
+}
+
+/**
+ * Job metrics on the service's registry: `/process` jobs by route, and each queue's waiting and
+ * running jobs, read from the queue at scrape time (on Redis: the whole cluster's queue).
+ */
+export function registerJobMetrics(registry: Registry, queues: ReadonlyMap<QueueName, JobQueue>): JobMetrics {
+  const registers = [registry];
+  const routed = new Counter({
+    name: 'capserve_process_jobs_total',
+    help: '/process jobs by the route the classifier chose (gpu = inline through the batcher).',
+    labelNames: ['route'],
+    registers,
+  });
+  new Gauge({
+    name: 'capserve_job_queue_jobs',
+    help: 'Jobs on each CPU queue, waiting or running.',
+    labelNames: ['queue', 'state'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const [name, queue] of queues) {
+        try {
+          const counts = await queue.counts();
+          this.set({ queue: name, state: 'waiting' }, counts.waiting);
+          this.set({ queue: name, state: 'running' }, counts.running);
+        } catch {
+          // Redis unreachable: the gauge leaves this queue out rather than failing the scrape.
+        }
+      }
+    },
+  });
+  return { routed: (route) => routed.inc({ route }) };
+}
