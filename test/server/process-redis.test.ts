@@ -1,20 +1,11 @@
 import { Redis } from 'ioredis';
 import t from 'tap';
+import { finishedJob, longText } from '../helpers/job-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startRedis } from '../helpers/redis-server.js';
-import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { startTestServer } from '../helpers/test-server.js';
 
-const longText = Array.from({ length: 80 }, (_, i) => `Sentence number ${i} is here.`).join(' ');
 
-async function finished(server: TestServer, id: string, timeoutMs = 30_000): Promise<Record<string, any>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { status, body } = await server.get(`/jobs/${id}`);
-    if (status === 200 && ['completed', 'failed', 'cancelled'].includes(body.status)) return body;
-    if (Date.now() > deadline) throw new Error(`job ${id}: ${status} ${JSON.stringify(body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const redis = await startRedis(t);
 
@@ -25,7 +16,7 @@ if (redis !== undefined) {
     const { status, body } = await server.post('/process', { text: longText, capabilities: ['classification'] });
     t.equal(status, 202);
     t.equal(body.route.routing.worker, 'solo:gpu_fallback', 'this process is the worker on its own queue');
-    const job = await finished(server, body.jobId);
+    const job = await finishedJob(server, body.jobId);
     t.equal(job.status, 'completed', JSON.stringify(job.error));
     t.ok(job.result.chunks > 1);
     t.equal(classification.executions.flatMap((e) => e.texts).length, job.result.chunks);
@@ -37,7 +28,7 @@ if (redis !== undefined) {
     const front = await startTestServer(t, [frontCapability], {
       jobs: { redisUrl: redis.url, workerId: 'front', queueLocalWorkers: false },
     });
-    const worker = await startTestServer(t, [workerCapability], { jobs: { redisUrl: redis.url, workerId: 'remote' } });
+    await startTestServer(t, [workerCapability], { jobs: { redisUrl: redis.url, workerId: 'remote' } });
 
     // Wait for the worker's first heartbeat to be in Redis.
     const client = new Redis(redis.url);
@@ -50,7 +41,7 @@ if (redis !== undefined) {
     const { status, body } = await front.post('/process', { text: longText, capabilities: ['classification'] });
     t.equal(status, 202);
     t.equal(body.route.routing.worker, 'remote:gpu_fallback', JSON.stringify(body.route));
-    const job = await finished(front, body.jobId);
+    const job = await finishedJob(front, body.jobId);
     t.equal(job.status, 'completed', JSON.stringify(job.error));
     t.equal(frontCapability.executions.length, 0, 'the front-end ran nothing');
     t.ok(workerCapability.executions.length > 0, 'the worker ran the chunks');

@@ -1,27 +1,15 @@
 import t, { type Test } from 'tap';
 import { type Capability } from '../../capabilities/types.js';
 import { makeBmp, makePdf, makeWav, skipWithoutFfmpeg } from '../jobs/media/fixtures/make-media.js';
+import { finishedJob, gatedCapability, longText } from '../helpers/job-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { renderText } from '../helpers/render-text.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 
-/** Words of about one token each: 400 of them is well over the test's MAX_INLINE_TOKENS of 64. */
-const longText = Array.from({ length: 80 }, (_, i) => `Sentence number ${i} is here.`).join(' ');
 
 const start = (t: Test, capabilities: readonly Capability[] = [recordingCapability('classification')]): Promise<TestServer> =>
   startTestServer(t, capabilities, { jobs: {} });
 
-/** Polls `GET /jobs/:id` until the job has finished. */
-async function finished(server: TestServer, id: string, timeoutMs = 30_000): Promise<Record<string, any>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { status, body } = await server.get(`/jobs/${id}`);
-    if (status !== 200) throw new Error(`GET /jobs/${id} answered ${status}: ${JSON.stringify(body)}`);
-    if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function upload(server: TestServer, file: Buffer, fields: Record<string, string>, name = 'upload.bin'): Promise<{ status: number; body: any }> {
   const form = new FormData();
@@ -62,7 +50,7 @@ t.test('text over MAX_INLINE_TOKENS is queued (202), chunked through the batcher
   t.match(body.route.routing.fallback, /no GPU/);
   t.ok(body.route.routing.confidence > 0 && body.route.routing.confidence <= 1);
 
-  const job = await finished(server, body.jobId);
+  const job = await finishedJob(server, body.jobId);
   t.equal(job.status, 'completed', JSON.stringify(job.error));
   t.equal(job.progress, 1);
   t.equal(job.result.kind, 'text');
@@ -119,7 +107,7 @@ t.test('an image is read with PaddleOCR on the queue, then the text capabilities
   // OCR is CPU work, but the text capability after it prefers a GPU, and there is none here.
   t.equal(body.route.routing.queue, 'gpu_fallback');
   t.ok(body.route.resources.classes.includes('gpu_preferred'), body.route.resources.classes.join());
-  const job = await finished(server, body.jobId);
+  const job = await finishedJob(server, body.jobId);
   t.equal(job.status, 'completed', JSON.stringify(job.error));
   t.equal(job.result.kind, 'image');
   t.same([job.result.ocr.width, job.result.ocr.height], [700, 160]);
@@ -129,7 +117,7 @@ t.test('an image is read with PaddleOCR on the queue, then the text capabilities
   // A BMP is an image by its bytes, but sharp cannot decode it: a permanent UNSUPPORTED_MEDIA.
   const bmp = await upload(server, makeBmp(40, 30), { capabilities: 'ocr' }, 'scan.bmp');
   t.equal(bmp.status, 202);
-  const failed = await finished(server, bmp.body.jobId);
+  const failed = await finishedJob(server, bmp.body.jobId);
   t.equal(failed.status, 'failed');
   t.equal(failed.error.code, 'UNSUPPORTED_MEDIA');
   t.match(failed.error.message, /image\/bmp cannot be read for OCR/);
@@ -140,7 +128,7 @@ t.test('a PDF is read page by page, then analysed', async (t) => {
   const pdf = makePdf(['The first page talks about refunds.', 'The second page is about delivery.']);
   const { status, body } = await upload(server, pdf, { capabilities: '["document","classification"]' }, 'report.pdf');
   t.equal(status, 202);
-  const job = await finished(server, body.jobId);
+  const job = await finishedJob(server, body.jobId);
   t.equal(job.status, 'completed', JSON.stringify(job.error));
   t.equal(job.result.kind, 'document');
   t.equal(job.result.pages, 2);
@@ -159,14 +147,14 @@ t.test('audio gets its ffprobe metadata; transcription fails with UNSUPPORTED_ME
 
   const meta = await upload(server, wav, { capabilities: 'metadata' }, 'call.wav');
   t.equal(meta.status, 202);
-  const metaJob = await finished(server, meta.body.jobId);
+  const metaJob = await finishedJob(server, meta.body.jobId);
   t.equal(metaJob.status, 'completed', JSON.stringify(metaJob.error));
   t.equal(metaJob.result.kind, 'audio');
   t.ok(Math.abs(metaJob.result.metadata.durationSec - 2) < 0.05, `duration ${metaJob.result.metadata.durationSec}`);
 
   const transcribe = await upload(server, wav, { capabilities: 'classification' }, 'call.wav');
   t.equal(transcribe.status, 202, 'classified and routed first');
-  const failed = await finished(server, transcribe.body.jobId);
+  const failed = await finishedJob(server, transcribe.body.jobId);
   t.equal(failed.status, 'failed');
   t.equal(failed.error.code, 'UNSUPPORTED_MEDIA');
   t.match(failed.error.message, /speech-to-text model/);
@@ -174,16 +162,7 @@ t.test('audio gets its ffprobe metadata; transcription fails with UNSUPPORTED_ME
 });
 
 t.test('DELETE /jobs/:id cancels a queued job; a finished one answers 409', async (t) => {
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const slow: Capability<unknown> = {
-    name: 'slow',
-    dependsOn: [],
-    async run(texts) {
-      await gate;
-      return texts.map(() => 'done');
-    },
-  };
+  const { capability: slow, release } = gatedCapability('slow');
   const server = await startTestServer(t, [slow], { jobs: { queueConcurrency: 1 } });
   const first = await server.post('/process', { text: longText, capabilities: ['slow'] });
   const second = await server.post('/process', { text: `${longText} Again.`, capabilities: ['slow'] });
@@ -193,8 +172,8 @@ t.test('DELETE /jobs/:id cancels a queued job; a finished one answers 409', asyn
   t.equal(cancel.status, 200);
   t.equal(((await cancel.json()) as Record<string, any>).status, 'cancelled');
   release();
-  t.equal((await finished(server, first.body.jobId)).status, 'completed');
-  t.equal((await finished(server, second.body.jobId)).status, 'cancelled');
+  t.equal((await finishedJob(server, first.body.jobId)).status, 'completed');
+  t.equal((await finishedJob(server, second.body.jobId)).status, 'cancelled');
 
   const again = await fetch(`${server.url}/jobs/${first.body.jobId}`, { method: 'DELETE' });
   t.equal(again.status, 409);

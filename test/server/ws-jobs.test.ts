@@ -1,10 +1,9 @@
 import t, { type Test } from 'tap';
-import { type Capability } from '../../capabilities/types.js';
+import { gatedCapability, longText } from '../helpers/job-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { TestWsClient } from '../helpers/ws-client.js';
 
-const longText = Array.from({ length: 80 }, (_, i) => `Sentence number ${i} is here.`).join(' ');
 
 async function connect(t: Test, server: TestServer): Promise<TestWsClient> {
   const client = await TestWsClient.connect(`${server.url.replace('http', 'ws')}/ws`);
@@ -48,16 +47,7 @@ t.test('a queued job streams queued, progress, then its result to the socket tha
 });
 
 t.test('cancel stops a queued job and its subscribers hear it; bad job messages get errors on an open socket', async (t) => {
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const slow: Capability<unknown> = {
-    name: 'slow',
-    dependsOn: [],
-    async run(texts) {
-      await gate;
-      return texts.map(() => 'ok');
-    },
-  };
+  const { capability: slow, release } = gatedCapability('slow');
   const server = await startTestServer(t, [slow], { jobs: { queueConcurrency: 1 } });
   const client = await connect(t, server);
   client.send({ id: 'a', type: 'process', text: longText, capabilities: ['slow'] });

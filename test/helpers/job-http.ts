@@ -1,0 +1,34 @@
+import { type Capability } from '../../capabilities/types.js';
+import { type TestServer } from './test-server.js';
+
+/** About 560 estimated tokens of text: over the test servers' MAX_INLINE_TOKENS of 64, so it is queued. */
+export const longText = Array.from({ length: 80 }, (_, i) => `Sentence number ${i} is here.`).join(' ');
+
+/** Polls `GET /jobs/:id` until the job has finished (completed, failed or cancelled). */
+export async function finishedJob(server: TestServer, id: string, timeoutMs = 30_000): Promise<Record<string, any>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status, body } = await server.get(`/jobs/${id}`);
+    if (status !== 200) throw new Error(`GET /jobs/${id} answered ${status}: ${JSON.stringify(body)}`);
+    if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A capability whose runs wait until `release()`: keeps a queue's only slot busy. */
+export function gatedCapability(name: string): { capability: Capability<unknown>; release: () => void } {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  return {
+    release: () => release(),
+    capability: {
+      name,
+      dependsOn: [],
+      async run(texts) {
+        await gate;
+        return texts.map(() => 'ok');
+      },
+    },
+  };
+}
