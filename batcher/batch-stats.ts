@@ -23,8 +23,20 @@ export interface StatsSnapshot {
     string,
     { executions: number; failures: number; texts: number; latencyMs: { mean: number; p50: number; p95: number } }
   >;
-  /** Capability executions run, and how many more running each request on its own would have taken. */
-  readonly executions: { readonly actual: number; readonly naive: number; readonly saved: number; readonly savedRatio: number };
+  /**
+   * Capability executions run; `optimal` is the sum over batches of the distinct capabilities
+   * each needed (one execution each; fewer when results came from other batches or the cache);
+   * `naive` is what running each request on its own would have taken.
+   */
+  readonly executions: {
+    readonly actual: number;
+    readonly optimal: number;
+    readonly naive: number;
+    readonly saved: number;
+    readonly savedRatio: number;
+    readonly perBatch: number;
+    readonly per100Requests: number;
+  };
 }
 
 /** Counts what the batcher does, for `GET /stats`. */
@@ -39,6 +51,8 @@ export class BatchStats implements BatchObserver {
   readonly #batchSizes = new SampleWindow();
   #executions = 0;
   #naiveExecutions = 0;
+  #optimalExecutions = 0;
+  #finishedBatches = 0;
   readonly #capabilities = new Map<string, CapabilityCounters>();
 
   batchStarted(event: { requests: number; texts: number; uniqueTexts: number }): void {
@@ -61,7 +75,9 @@ export class BatchStats implements BatchObserver {
     counters.latency.add(event.durationMs);
   }
 
-  batchFinished(event: { executions: number; naiveExecutions: number }): void {
+  batchFinished(event: { executions: number; capabilities: number; naiveExecutions: number }): void {
+    this.#finishedBatches += 1;
+    this.#optimalExecutions += event.capabilities;
     this.#executions += event.executions;
     this.#naiveExecutions += event.naiveExecutions;
   }
@@ -105,9 +121,12 @@ export class BatchStats implements BatchObserver {
       ),
       executions: {
         actual: this.#executions,
+        optimal: this.#optimalExecutions,
         naive: this.#naiveExecutions,
         saved,
         savedRatio: this.#naiveExecutions === 0 ? 0 : round(saved / this.#naiveExecutions, 4),
+        perBatch: this.#finishedBatches === 0 ? 0 : round(this.#executions / this.#finishedBatches, 3),
+        per100Requests: this.#requests === 0 ? 0 : round((this.#executions / this.#requests) * 100, 2),
       },
     };
   }

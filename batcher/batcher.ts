@@ -1,9 +1,12 @@
 import { type CapabilityRegistry } from '../capabilities/registry.js';
+import { estimateTokens } from '../jobs/media/estimate-tokens.js';
 import { CapserveError } from '../server/errors.js';
 import { executeBatch } from './execute-batch.js';
 import { QueuedRequest } from './queued-request.js';
+import { type ResultStore } from './result-store.js';
 import { systemClock, timerScheduler } from './system-time.js';
 import {
+  type BatchMode,
   type BatchObserver,
   type BatchReply,
   type BatchRequest,
@@ -16,24 +19,37 @@ export interface BatcherDeps {
   readonly scheduler?: Scheduler;
   readonly clock?: Clock;
   readonly observer?: BatchObserver;
+  /** Shares results across batches; see {@link ResultStore}. */
+  readonly store?: ResultStore;
 }
 
+export const batcherDefaults = Object.freeze({
+  maxBatchTokens: 16_384,
+  mode: 'adaptive' as BatchMode,
+  maxConcurrentBatches: 2,
+});
+
 /**
- * Collects concurrent requests into time windows and runs each closed window as one batch.
+ * Collects concurrent requests into windows and runs each closed window as one batch.
  *
- * A window opens on the first request and closes `windowMs` later, or at once when it holds
- * `maxBatchTexts` texts. A request is never split: one that would overflow the open window
- * closes it and opens the next, and a request larger than the limit runs as a batch of its own.
+ * A window closes when it holds `maxBatchTexts` texts or `maxBatchTokens` tokens, or when its
+ * first request has waited `windowMs`; in adaptive mode also as soon as a batch slot is free
+ * (see {@link BatcherOptions.mode}), so a lone request never waits for a timer. A request is
+ * never split: one that would overflow the open window closes it and opens the next, and a
+ * request larger than the limits runs as a batch of its own.
  */
 export class Batcher {
   readonly #registry: CapabilityRegistry;
-  readonly #options: BatcherOptions;
+  readonly #options: Required<BatcherOptions>;
   readonly #scheduler: Scheduler;
   readonly #clock: Clock;
   readonly #observer: BatchObserver;
+  readonly #store: ResultStore | undefined;
   #window: QueuedRequest[] = [];
   #windowTexts = 0;
+  #windowTokens = 0;
   #cancelTimer: (() => void) | undefined;
+  #dispatchQueued = false;
   #nextBatchId = 1;
   readonly #running = new Set<Promise<void>>();
   #runningTexts = 0;
@@ -41,10 +57,11 @@ export class Batcher {
 
   constructor(registry: CapabilityRegistry, options: BatcherOptions, deps: BatcherDeps = {}) {
     this.#registry = registry;
-    this.#options = options;
+    this.#options = { ...batcherDefaults, ...options };
     this.#scheduler = deps.scheduler ?? timerScheduler;
     this.#clock = deps.clock ?? systemClock;
     this.#observer = deps.observer ?? {};
+    this.#store = deps.store;
   }
 
   /** Texts waiting in the open window. */
@@ -74,17 +91,21 @@ export class Batcher {
     }
     if (request.signal?.aborted === true) return Promise.reject(new CapserveError('REQUEST_CANCELLED'));
 
-    const entry = new QueuedRequest(request, this.#registry.resolve(request.capabilities), this.#clock.now());
+    const tokens = request.texts.reduce((sum, text) => sum + estimateTokens(text), 0);
+    const entry = new QueuedRequest(request, this.#registry.resolve(request.capabilities), this.#clock.now(), tokens);
     const size = request.texts.length;
-    if (this.#window.length > 0 && this.#windowTexts + size > this.#options.maxBatchTexts) this.flush();
+    const { maxBatchTexts, maxBatchTokens } = this.#options;
+    if (this.#window.length > 0 && (this.#windowTexts + size > maxBatchTexts || this.#windowTokens + tokens > maxBatchTokens)) this.flush();
     this.#window.push(entry);
     this.#windowTexts += size;
+    this.#windowTokens += tokens;
     entry.watchAbort(() => this.#leaveWindow(entry));
-    if (this.#windowTexts >= this.#options.maxBatchTexts) {
+    if (this.#windowTexts >= maxBatchTexts || this.#windowTokens >= maxBatchTokens) {
       this.flush();
-    } else if (this.#cancelTimer === undefined) {
-      this.#cancelTimer = this.#scheduler.schedule(() => this.flush(), this.#options.windowMs);
+      return entry.promise;
     }
+    if (this.#slotFree()) this.#dispatchSoon();
+    this.#cancelTimer ??= this.#scheduler.schedule(() => this.flush(), this.#options.windowMs);
     return entry.promise;
   }
 
@@ -96,6 +117,7 @@ export class Batcher {
     const texts = this.#windowTexts;
     this.#window = [];
     this.#windowTexts = 0;
+    this.#windowTokens = 0;
     if (entries.length === 0) return;
     const id = this.#nextBatchId++;
     this.#runningTexts += texts;
@@ -103,6 +125,7 @@ export class Batcher {
       registry: this.#registry,
       clock: this.#clock,
       observer: this.#observer,
+      ...(this.#store === undefined ? {} : { store: this.#store }),
     })
       .catch((error: unknown) => {
         // The engine answers requests itself; anything escaping it must still answer everyone.
@@ -112,6 +135,8 @@ export class Batcher {
       .finally(() => {
         this.#runningTexts -= texts;
         this.#running.delete(running);
+        // A slot is free: what gathered while every slot was busy goes now.
+        if (this.#window.length > 0 && this.#slotFree()) this.flush();
       });
     this.#running.add(running);
   }
@@ -130,11 +155,29 @@ export class Batcher {
     await this.onIdle();
   }
 
+  #slotFree(): boolean {
+    return this.#options.mode === 'adaptive' && this.#running.size < this.#options.maxConcurrentBatches;
+  }
+
+  /**
+   * Dispatches after the current tick rather than at once, so requests that arrive together
+   * (one WebSocket frame's worth, one event-loop turn of HTTP bodies) share the batch.
+   */
+  #dispatchSoon(): void {
+    if (this.#dispatchQueued) return;
+    this.#dispatchQueued = true;
+    this.#scheduler.schedule(() => {
+      this.#dispatchQueued = false;
+      if (this.#window.length > 0 && this.#slotFree()) this.flush();
+    }, 0);
+  }
+
   #leaveWindow(entry: QueuedRequest): void {
     const at = this.#window.indexOf(entry);
     if (at === -1) return;
     this.#window.splice(at, 1);
     this.#windowTexts -= entry.request.texts.length;
+    this.#windowTokens -= entry.tokens;
     if (this.#window.length === 0) {
       this.#cancelTimer?.();
       this.#cancelTimer = undefined;

@@ -1,6 +1,7 @@
 import { type CapabilityRegistry } from '../capabilities/registry.js';
 import { messageOf } from '../server/errors.js';
 import { type QueuedRequest } from './queued-request.js';
+import { type Claim, type ResultStore } from './result-store.js';
 import { type BatchObserver, type CapabilityFailure, type Clock } from './types.js';
 
 type Outcome =
@@ -11,6 +12,8 @@ export interface ExecuteBatchDeps {
   readonly registry: CapabilityRegistry;
   readonly clock: Clock;
   readonly observer: BatchObserver;
+  /** Shares results across batches (in-flight and, if sized, cached); absent, every batch computes its own. */
+  readonly store?: ResultStore;
 }
 
 /**
@@ -69,15 +72,52 @@ export async function executeBatch(
     });
     if (needed.size === 0) return { ok: true, results: new Map() };
     const ids = [...needed].sort((a, b) => a - b);
+
+    // Results another batch has (or is computing) are taken from it; the rest are claimed here.
+    const results = new Map<number, unknown>();
+    const borrowed: [number, Promise<unknown>][] = [];
+    const own: number[] = [];
+    for (const id of ids) {
+      const found = deps.store?.lookup(name, texts[id] ?? '') ?? { kind: 'miss' };
+      if (found.kind === 'cached') results.set(id, found.value);
+      else if (found.kind === 'in-flight') borrowed.push([id, found.promise]);
+      else own.push(id);
+    }
+    const claims = own.map((id) => deps.store?.claim(name, texts[id] ?? ''));
+    const began = clock.now();
+    let outcome = await compute(name, own, dependencyOutcomes, claims);
+    // A borrowed computation that failed elsewhere is computed here (its failure may not be ours).
+    const retry: number[] = [];
+    for (const [id, promise] of borrowed) {
+      try {
+        results.set(id, await promise);
+      } catch {
+        retry.push(id);
+      }
+    }
+    if (outcome.ok && retry.length > 0) outcome = merge(outcome, await compute(name, retry, dependencyOutcomes, []));
+    if (outcome.ok) outcome = { ok: true, results: new Map([...results, ...outcome.results]) };
+    observer.capabilityFinished?.({ batchId, capability: name, texts: ids.length, durationMs: clock.now() - began, ok: outcome.ok });
+    if (outcome.ok) stream(name, outcome.results);
+    return outcome;
+  };
+
+  /** One execution of a capability over `ids`, with its dependencies' results for exactly those texts. */
+  const compute = async (
+    name: string,
+    ids: readonly number[],
+    dependencyOutcomes: readonly (readonly [string, Outcome | undefined])[],
+    claims: readonly (Claim | undefined)[],
+  ): Promise<Outcome> => {
+    if (ids.length === 0) return { ok: true, results: new Map() };
     const dependencies = new Map<string, unknown[]>();
     for (const [dependency, outcome] of dependencyOutcomes) {
       if (outcome?.ok === true) dependencies.set(dependency, ids.map((id) => outcome.results.get(id)));
     }
     executions += 1;
-    const began = clock.now();
     let outcome: Outcome;
     try {
-      const results = await capability.run(
+      const results = await registry.get(name).run(
         ids.map((id) => texts[id] ?? ''),
         { dependencies, signal: controller.signal },
       );
@@ -92,8 +132,10 @@ export async function executeBatch(
     } catch (error) {
       outcome = { ok: false, code: 'CAPABILITY_FAILED', message: `capability "${name}" failed: ${messageOf(error)}` };
     }
-    observer.capabilityFinished?.({ batchId, capability: name, texts: ids.length, durationMs: clock.now() - began, ok: outcome.ok });
-    if (outcome.ok) stream(name, outcome.results);
+    claims.forEach((claim, i) => {
+      if (outcome.ok) claim?.resolve(outcome.results.get(ids[i] ?? -1));
+      else claim?.fail();
+    });
     return outcome;
   };
 
@@ -110,7 +152,8 @@ export async function executeBatch(
   };
 
   const requested = entries.flatMap((entry) => entry.capabilities);
-  for (const name of registry.resolve(requested)) outcomes.set(name, run(name));
+  const plan = registry.resolve(requested);
+  for (const name of plan) outcomes.set(name, run(name));
 
   await Promise.all(
     entries.map(async (entry, k) => {
@@ -137,5 +180,11 @@ export async function executeBatch(
   );
   for (const entry of entries) entry.request.signal?.removeEventListener('abort', abortIfAbandoned);
   const naiveExecutions = entries.reduce((sum, entry) => sum + entry.closure.size, 0);
-  observer.batchFinished?.({ id: batchId, executions, naiveExecutions, durationMs: clock.now() - startedAt });
+  observer.batchFinished?.({ id: batchId, executions, capabilities: plan.length, naiveExecutions, durationMs: clock.now() - startedAt });
+}
+
+function merge(a: Outcome, b: Outcome): Outcome {
+  if (!a.ok) return a;
+  if (!b.ok) return b;
+  return { ok: true, results: new Map([...a.results, ...b.results]) };
 }

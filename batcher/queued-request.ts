@@ -12,17 +12,20 @@ export class QueuedRequest {
   /** Requested capabilities plus their transitive dependencies. */
   readonly closure: ReadonlySet<string>;
   readonly enqueuedAt: number;
+  /** Estimated tokens of its texts, for the window's token budget. */
+  readonly tokens: number;
   readonly promise: Promise<BatchReply>;
   #resolve!: (reply: BatchReply) => void;
   #reject!: (error: unknown) => void;
   #settled = false;
   #detach: () => void = () => {};
 
-  constructor(request: BatchRequest, closure: readonly string[], enqueuedAt: number) {
+  constructor(request: BatchRequest, closure: readonly string[], enqueuedAt: number, tokens = 0) {
     this.request = request;
     this.capabilities = [...new Set(request.capabilities)];
     this.closure = new Set(closure);
     this.enqueuedAt = enqueuedAt;
+    this.tokens = tokens;
     this.promise = new Promise<BatchReply>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

@@ -8,11 +8,26 @@ export interface Clock {
   now(): number;
 }
 
+export type BatchMode = 'adaptive' | 'fixed';
+
 export interface BatcherOptions {
-  /** How long a window stays open after its first request. @default 10 */
+  /**
+   * The longest a request waits for its window to close. In `fixed` mode every window stays
+   * open this long after its first request. @default 10
+   */
   readonly windowMs: number;
   /** A window closes at once when it holds this many texts. @default 64 */
   readonly maxBatchTexts: number;
+  /** A window closes at once when its texts hold this many (estimated) tokens. @default 16384 */
+  readonly maxBatchTokens?: number;
+  /**
+   * `adaptive`: a window is dispatched at once (after the current tick) while fewer than
+   * `maxConcurrentBatches` batches run, and grows while they are all busy, until one finishes,
+   * it is full, or `windowMs` passes. `fixed`: always wait `windowMs`. @default "adaptive"
+   */
+  readonly mode?: BatchMode;
+  /** Batches running at once before new requests wait (adaptive mode). @default 2 */
+  readonly maxConcurrentBatches?: number;
 }
 
 /** One capability result for one text of a request, as soon as the batch has it. */
@@ -67,6 +82,7 @@ export interface BatchObserver {
     durationMs: number;
     ok: boolean;
   }): void;
-  batchFinished?(event: { id: number; executions: number; naiveExecutions: number; durationMs: number }): void;
+  /** `capabilities`: distinct capabilities the batch needed, the fewest executions it could take. */
+  batchFinished?(event: { id: number; executions: number; capabilities: number; naiveExecutions: number; durationMs: number }): void;
   requestFinished?(event: { texts: number; waitedMs: number; ok: boolean }): void;
 }

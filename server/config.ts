@@ -33,10 +33,20 @@ const envSchema = z.object({
   ALLOW_REMOTE_MODELS: flag,
   /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. @default 0 */
   ORT_INTRA_OP_THREADS: int(0, 0, 256),
-  /** How long a batch window stays open after its first request. @default 10 */
+  /** The longest a request waits for its batch window to close (fixed mode: always). @default 10 */
   BATCH_WINDOW_MS: z.coerce.number().min(0).max(10_000).default(10),
   /** A window closes at once when it holds this many texts. @default 64 */
   MAX_BATCH_TEXTS: int(64, 1, 100_000),
+  /** A window closes at once when its texts hold this many estimated tokens. @default 16384 */
+  MAX_BATCH_TOKENS: int(16_384, 1, 10_000_000),
+  /** "adaptive" dispatches at once while a batch slot is free; "fixed" always waits BATCH_WINDOW_MS. @default "adaptive" */
+  BATCH_MODE: z.enum(['adaptive', 'fixed']).default('adaptive'),
+  /** Batches that run at once (adaptive mode); while all run, the next window grows. @default 2 */
+  MAX_CONCURRENT_BATCHES: int(2, 1, 64),
+  /** Finished results kept in an LRU keyed by capability and text; 0 turns the cache off. @default 0 */
+  RESULT_CACHE_SIZE: int(0, 0, 10_000_000),
+  /** How long a cached result may be served. @default 300000 */
+  RESULT_CACHE_TTL_MS: int(300_000, 1),
   /** Texts allowed in one request (413 above). @default 256 */
   MAX_TEXTS_PER_REQUEST: int(256, 1, 100_000),
   /** Characters allowed in one text (413 above). @default 10000 */
@@ -81,6 +91,11 @@ export interface ServerConfig {
   readonly intraOpThreads: number;
   readonly batchWindowMs: number;
   readonly maxBatchTexts: number;
+  readonly maxBatchTokens: number;
+  readonly batchMode: 'adaptive' | 'fixed';
+  readonly maxConcurrentBatches: number;
+  readonly resultCacheSize: number;
+  readonly resultCacheTtlMs: number;
   readonly maxTextsPerRequest: number;
   readonly maxTextLength: number;
   readonly bodyLimitBytes: number;
@@ -120,6 +135,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     intraOpThreads: e.ORT_INTRA_OP_THREADS,
     batchWindowMs: e.BATCH_WINDOW_MS,
     maxBatchTexts: e.MAX_BATCH_TEXTS,
+    maxBatchTokens: e.MAX_BATCH_TOKENS,
+    batchMode: e.BATCH_MODE,
+    maxConcurrentBatches: e.MAX_CONCURRENT_BATCHES,
+    resultCacheSize: e.RESULT_CACHE_SIZE,
+    resultCacheTtlMs: e.RESULT_CACHE_TTL_MS,
     maxTextsPerRequest: e.MAX_TEXTS_PER_REQUEST,
     maxTextLength: e.MAX_TEXT_LENGTH,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

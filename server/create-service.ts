@@ -27,7 +27,14 @@ export function createService(
   return new CapserveService({
     pool,
     build: (loaded) => buildCapabilities(capabilities, loaded, config.capabilitiesConfig),
-    batcher: { windowMs: config.batchWindowMs, maxBatchTexts: config.maxBatchTexts },
+    batcher: {
+      windowMs: config.batchWindowMs,
+      maxBatchTexts: config.maxBatchTexts,
+      maxBatchTokens: config.maxBatchTokens,
+      mode: config.batchMode,
+      maxConcurrentBatches: config.maxConcurrentBatches,
+    },
+    resultCache: { maxEntries: config.resultCacheSize, ttlMs: config.resultCacheTtlMs },
     loadFailure: config.modelLoadFailure,
     logger,
   });

@@ -1,6 +1,8 @@
 import { type FastifyBaseLogger } from 'fastify';
 import { BatchStats, combineObservers } from '../batcher/batch-stats.js';
 import { Batcher } from '../batcher/batcher.js';
+import { ResultStore, type ResultStoreStats } from '../batcher/result-store.js';
+import { systemClock } from '../batcher/system-time.js';
 import { type BatchReply, type BatchRequest, type BatcherOptions, type Clock, type Scheduler } from '../batcher/types.js';
 import { type BuiltCapabilities } from '../capabilities/build.js';
 import { type LoadFailurePolicy, type ModelPool } from '../models/pool.js';
@@ -14,6 +16,8 @@ export interface ServiceOptions {
   /** Builds the capability registry once the pool has loaded. */
   readonly build: (pool: ModelPool) => Promise<BuiltCapabilities>;
   readonly batcher: BatcherOptions;
+  /** Cross-batch result sharing: in-flight always, finished results when `maxEntries > 0`. @default no cache */
+  readonly resultCache?: { readonly maxEntries: number; readonly ttlMs: number };
   readonly loadFailure: LoadFailurePolicy;
   readonly logger: FastifyBaseLogger;
   readonly scheduler?: Scheduler;
@@ -44,10 +48,16 @@ export class CapserveService {
   #capabilities: BuiltCapabilities | undefined;
   #batcher: Batcher | undefined;
   readonly #options: ServiceOptions;
+  readonly #results: ResultStore;
 
   constructor(options: ServiceOptions) {
     this.#options = options;
     this.pool = options.pool;
+    this.#results = new ResultStore({
+      maxEntries: options.resultCache?.maxEntries ?? 0,
+      ttlMs: options.resultCache?.ttlMs ?? 300_000,
+      clock: options.clock ?? systemClock,
+    });
     this.metrics = new Metrics({
       queuedTexts: () => this.#batcher?.queuedTexts ?? 0,
       runningTexts: () => this.#batcher?.runningTexts ?? 0,
@@ -83,6 +93,7 @@ export class CapserveService {
       }),
       ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
       ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+      store: this.#results,
     });
     if (this.#phase === 'starting') this.#phase = 'ready';
   }
@@ -110,6 +121,11 @@ export class CapserveService {
       );
     }
     return batcher.submit(request);
+  }
+
+  /** Cross-batch sharing and the result cache: size, hits, in-flight hits, misses, hit rate. */
+  resultCacheStats(): ResultStoreStats {
+    return this.#results.stats();
   }
 
   /** Registered capability names; empty until started. */

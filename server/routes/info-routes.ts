@@ -19,6 +19,7 @@ export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {
     app.get('/stats', { schema: { summary: 'Batching statistics, including executions saved by batching.' } }, async () => ({
       phase: service.phase,
       ...service.stats.snapshot(),
+      resultCache: service.resultCacheStats(),
       models: service.pool.status(),
     }));
 

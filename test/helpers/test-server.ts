@@ -1,6 +1,7 @@
 import { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { type Test } from 'tap';
+import { type BatcherOptions } from '../../batcher/types.js';
 import { type BuiltCapabilities } from '../../capabilities/build.js';
 import { CapabilityRegistry } from '../../capabilities/registry.js';
 import { type Capability } from '../../capabilities/types.js';
@@ -51,7 +52,15 @@ export const testJobsConfig: JobsConfig = {
 export async function startTestServer(
   t: Test,
   capabilities: readonly Capability[],
-  options: { start?: boolean; unavailable?: Map<string, string>; windowMs?: number; jobs?: Partial<JobsConfig> } = {},
+  options: {
+    start?: boolean;
+    unavailable?: Map<string, string>;
+    windowMs?: number;
+    /** Fixed windows by default, so concurrent test requests share a batch deterministically. */
+    batcher?: Partial<BatcherOptions>;
+    resultCache?: { maxEntries: number; ttlMs: number };
+    jobs?: Partial<JobsConfig>;
+  } = {},
 ): Promise<TestServer> {
   const logger = pino({ level: 'silent' });
   const built: BuiltCapabilities = {
@@ -62,7 +71,8 @@ export async function startTestServer(
   const service = new CapserveService({
     pool: new ModelPool([], { modelsDir: '.', device: 'cpu', allowRemoteModels: false, intraOpThreads: 0 }, defaultLoaders),
     build: async () => built,
-    batcher: { windowMs: options.windowMs ?? 2, maxBatchTexts: 64 },
+    batcher: { windowMs: options.windowMs ?? 2, maxBatchTexts: 64, mode: 'fixed', ...options.batcher },
+    ...(options.resultCache === undefined ? {} : { resultCache: options.resultCache }),
     loadFailure: 'fail',
     logger,
   });

@@ -35,7 +35,7 @@ t.test('concurrent requests share one batch and each gets exactly its own result
 
   const stats = await server.get('/stats');
   t.equal(stats.status, 200);
-  t.same(stats.body.executions, { actual: 3, naive: 5, saved: 2, savedRatio: 0.4 });
+  t.same(stats.body.executions, { actual: 3, optimal: 3, naive: 5, saved: 2, savedRatio: 0.4, perBatch: 3, per100Requests: 100 });
   t.equal(stats.body.requests.total, 3);
   t.equal(stats.body.batches.total, 1);
   t.equal(stats.body.capabilities.classification.executions, 1);
