@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { CapserveError } from '../server/errors.js';
+import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
 
@@ -86,8 +87,8 @@ function pool(hidden: Float32Array, mask: BigInt64Array, row: number, sequence: 
 /**
  * A raw onnxruntime-node session over a local model directory (config.json, tokenizer.json,
  * tokenizer_config.json, onnx/model.onnx or model.onnx). Texts are tokenised with the model's own
- * tokenizer through transformers.js, padded to the longest text of the call and truncated to
- * `spec.maxLength`. Outputs: `logits` rows (classification) or pooled `last_hidden_state` (embedding).
+ * tokenizer through transformers.js, truncated to `spec.maxLength`, and run in length buckets, each
+ * padded to its own longest text. Outputs: `logits` rows (classification) or pooled `last_hidden_state` (embedding).
  */
 export const loadOnnxBackend: BackendLoader = async (spec, options) => {
   const source = resolveModelSource(spec, options);
@@ -166,35 +167,70 @@ class OnnxBackend implements ModelBackend {
   readonly #tokenizer: PreTrainedTokenizer;
   readonly #session: ort.InferenceSession;
   readonly #outputName: string;
+  readonly #padId: number;
+  readonly #padding = new PaddingCounter();
 
   constructor(info: ModelInfo, spec: ModelSpec, tokenizer: PreTrainedTokenizer, session: ort.InferenceSession, outputName: string) {
     this.info = info;
     this.#spec = spec;
     this.#tokenizer = tokenizer;
+    this.#padId = typeof tokenizer.pad_token_id === 'number' ? tokenizer.pad_token_id : 0;
     this.#session = session;
     this.#outputName = outputName;
   }
 
+  /**
+   * Tokenises without padding, groups the texts by length ({@link planBuckets}) and runs one
+   * session call per group, each padded only to its own longest text; outputs come back in input order.
+   */
   async run(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const encoded = this.#tokenizer([...texts], { padding: true, truncation: true, max_length: this.#spec.maxLength });
-    const [batch = 0, sequence = 0] = encoded.input_ids.dims;
-    const mask = encoded.attention_mask.data;
-    if (!(mask instanceof BigInt64Array)) throw new Error('the tokenizer returned a non-int64 attention mask');
+    const encoded = this.#tokenizer([...texts], {
+      padding: false,
+      truncation: true,
+      max_length: this.#spec.maxLength,
+      return_tensor: false,
+    }) as unknown as { input_ids: number[][]; token_type_ids?: number[][] };
+    const ids = encoded.input_ids;
+    const outputs = new Array<Float32Array>(texts.length);
+    for (const bucket of planBuckets(ids.map((row) => row.length))) {
+      const rows = bucket.map((i) => ids[i] ?? []);
+      const vectors = await this.#runPadded(rows, bucket.map((i) => encoded.token_type_ids?.[i]));
+      bucket.forEach((index, k) => {
+        outputs[index] = vectors[k] ?? new Float32Array(this.info.dimensions);
+      });
+    }
+    return outputs;
+  }
 
-    const available: Record<string, { data: unknown } | undefined> = {
-      input_ids: encoded.input_ids,
-      attention_mask: encoded.attention_mask,
-      token_type_ids: encoded.token_type_ids,
-    };
+  padding(): PaddingStats {
+    return this.#padding.snapshot();
+  }
+
+  /** One session call over token rows padded to the longest of them. */
+  async #runPadded(rows: readonly number[][], typeRows: readonly (number[] | undefined)[]): Promise<Float32Array[]> {
+    const batch = rows.length;
+    const sequence = Math.max(1, ...rows.map((row) => row.length));
+    this.#padding.add(rows.map((row) => row.length), sequence);
+    const inputIds = new BigInt64Array(batch * sequence).fill(BigInt(this.#padId));
+    const mask = new BigInt64Array(batch * sequence);
+    const types = new BigInt64Array(batch * sequence);
+    rows.forEach((row, r) => {
+      const typeRow = typeRows[r];
+      row.forEach((id, k) => {
+        inputIds[r * sequence + k] = BigInt(id);
+        mask[r * sequence + k] = 1n;
+        types[r * sequence + k] = BigInt(typeRow?.[k] ?? 0);
+      });
+    });
+    const available: Record<string, BigInt64Array> = { input_ids: inputIds, attention_mask: mask, token_type_ids: types };
     const feeds: Record<string, ort.Tensor> = {};
     // Feed only what the graph declares: some exports drop token_type_ids, others need it even
     // when the tokenizer does not produce it (then it is all zeros, segment A).
     for (const name of this.#session.inputNames) {
-      const data = available[name]?.data;
-      if (data instanceof BigInt64Array) feeds[name] = new ort.Tensor('int64', data, [batch, sequence]);
-      else if (name === 'token_type_ids') feeds[name] = new ort.Tensor('int64', new BigInt64Array(batch * sequence), [batch, sequence]);
-      else throw new Error(`model "${this.info.name}" needs input "${name}", which the tokenizer does not produce`);
+      const data = available[name];
+      if (data === undefined) throw new Error(`model "${this.info.name}" needs input "${name}", which the tokenizer does not produce`);
+      feeds[name] = new ort.Tensor('int64', data, [batch, sequence]);
     }
 
     const results = await this.#session.run(feeds, [this.#outputName]);

@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { CapserveError, messageOf } from '../server/errors.js';
+import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendKind, type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
 
@@ -15,6 +16,8 @@ export interface ModelStatus {
   readonly info?: ModelInfo;
   readonly error?: string;
   readonly loadMs?: number;
+  /** Real vs padded tokens over every instance, for backends that pad (onnx, transformers). */
+  readonly padding?: PaddingStats;
 }
 
 interface Instance {
@@ -119,6 +122,7 @@ export class ModelPool {
       ...(entry.instances[0] === undefined ? {} : { info: entry.instances[0].backend.info }),
       ...(entry.error === undefined ? {} : { error: entry.error }),
       ...(entry.loadMs === undefined ? {} : { loadMs: Math.round(entry.loadMs) }),
+      ...paddingOf(entry.instances),
     }));
   }
 
@@ -165,4 +169,9 @@ function safeDescribe(spec: ModelSpec, options: LoadOptions): string {
   } catch (error) {
     return `package ${spec.package ?? '?'} (${messageOf(error)})`;
   }
+}
+
+function paddingOf(instances: readonly Instance[]): { padding?: PaddingStats } {
+  const stats = instances.flatMap((instance) => (instance.backend.padding === undefined ? [] : [instance.backend.padding()]));
+  return stats.length === 0 ? {} : { padding: sumPadding(stats) };
 }

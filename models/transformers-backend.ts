@@ -9,6 +9,7 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { CapserveError } from '../server/errors.js';
+import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
 
@@ -151,14 +152,37 @@ class TransformersBackend implements ModelBackend {
   info!: ModelInfo;
   readonly #spec: ModelSpec;
   readonly #pipe: LoadedPipeline;
+  readonly #padding = new PaddingCounter();
 
   constructor(spec: ModelSpec, pipe: LoadedPipeline) {
     this.#spec = spec;
     this.#pipe = pipe;
   }
 
-  run(texts: readonly string[]): Promise<Float32Array[]> {
-    return this.forward(texts);
+  /** Runs the texts in length buckets ({@link planBuckets}), each padded to its own longest text. */
+  async run(texts: readonly string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const { input_ids: ids } = this.#pipe.tokenizer([...texts], {
+      padding: false,
+      truncation: true,
+      max_length: this.#spec.maxLength,
+      return_tensor: false,
+    }) as unknown as { input_ids: number[][] };
+    const lengths = ids.map((row) => row.length);
+    const outputs = new Array<Float32Array>(texts.length);
+    for (const bucket of planBuckets(lengths)) {
+      const bucketLengths = bucket.map((i) => lengths[i] ?? 0);
+      this.#padding.add(bucketLengths, Math.max(...bucketLengths));
+      const vectors = await this.forward(bucket.map((i) => texts[i] ?? ''));
+      bucket.forEach((index, k) => {
+        outputs[index] = vectors[k] ?? new Float32Array(this.info.dimensions);
+      });
+    }
+    return outputs;
+  }
+
+  padding(): PaddingStats {
+    return this.#padding.snapshot();
   }
 
   async forward(texts: readonly string[]): Promise<Float32Array[]> {

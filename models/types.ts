@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type PaddingStats } from './length-buckets.js';
 
 /** Which runtime executes a model. */
 export const backendKinds = ['onnx', 'transformers', 'tfjs'] as const;
@@ -76,6 +77,8 @@ export interface ModelBackend {
   run(texts: readonly string[]): Promise<Float32Array[]>;
   /** Releases the session and its memory. */
   close(): Promise<void>;
+  /** Real vs padded tokens over this instance's calls, for backends that pad. */
+  padding?(): PaddingStats;
 }
 
 /** Loads one instance of a model. */

@@ -51,6 +51,11 @@ t.test('user models on the onnx and transformers backends serve through the batc
   const listed = (await app.inject({ url: '/capabilities' })).json() as { capabilities: any[] };
   t.match(listed.capabilities.find((c) => c.name === 'classification'), { model: 'tiny-classifier', backend: 'onnx', device: 'cpu' });
   t.match(listed.capabilities.find((c) => c.name === 'vector'), { model: 'tiny-embedder', backend: 'transformers', device: 'cpu' });
+
+  const stats = (await app.inject({ url: '/stats' })).json() as { models: any[] };
+  const padding = stats.models.find((m) => m.name === 'tiny-classifier')?.padding;
+  t.ok(padding.realTokens > 0 && padding.paddedTokens >= padding.realTokens, 'real and padded tokens counted');
+  t.ok(padding.efficiency > 0 && padding.efficiency <= 1);
 });
 
 t.test("MODEL_LOAD_FAILURE=degrade serves with the failed model's capability unavailable", async (t) => {
