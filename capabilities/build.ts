@@ -6,6 +6,7 @@ import { type BuildDeps } from './builtin/build-deps.js';
 import { catalogueRecommendationsCapability } from './builtin/catalogue-recommendations.js';
 import { embeddingClassifierCapability } from './builtin/embedding-classifier.js';
 import { languageIdCapability } from './builtin/language-id.js';
+import { textStatsCapability } from './builtin/text-stats.js';
 import { classifierCapability, embeddingCapability } from './builtin/model-capabilities.js';
 import { zeroShotTopicsCapability } from './builtin/zero-shot-topics.js';
 import { type CapabilitiesConfig, type CapabilitySpec } from './config-schema.js';
@@ -82,6 +83,8 @@ async function buildOne(spec: CapabilitySpec, deps: BuildDeps): Promise<Capabili
       return catalogueRecommendationsCapability(spec);
     case 'language-id':
       return languageIdCapability(spec);
+    case 'text-stats':
+      return textStatsCapability(spec);
   }
 }
 

@@ -121,6 +121,9 @@ const languageId = z
   })
   .strict();
 
+/** Characters, words and estimated tokens of each text; no model. */
+const textStats = z.object({ ...base, kind: z.literal('text-stats') }).strict();
+
 export const capabilitySpecSchema = z.discriminatedUnion('kind', [
   embedding,
   classifier,
@@ -129,6 +132,7 @@ export const capabilitySpecSchema = z.discriminatedUnion('kind', [
   alertRules,
   catalogueRecommendations,
   languageId,
+  textStats,
 ]);
 export type CapabilitySpec = z.infer<typeof capabilitySpecSchema>;
 export type CapabilityKind = CapabilitySpec['kind'];

@@ -2,6 +2,7 @@ import t from 'tap';
 import { alertRulesCapability } from '../../capabilities/builtin/alert-rules.js';
 import { catalogueRecommendationsCapability } from '../../capabilities/builtin/catalogue-recommendations.js';
 import { languageIdCapability } from '../../capabilities/builtin/language-id.js';
+import { textStatsCapability } from '../../capabilities/builtin/text-stats.js';
 import { capabilitySpecSchema, type CapabilitySpec } from '../../capabilities/config-schema.js';
 import { type CapabilityContext } from '../../capabilities/types.js';
 
@@ -82,4 +83,12 @@ t.test('capability config schema names the bad path', async (t) => {
   t.match(JSON.stringify(result.error?.issues), /labels/);
   t.notOk(capabilitySpecSchema.safeParse({ name: 'Bad Name', kind: 'language-id' }).success);
   t.notOk(capabilitySpecSchema.safeParse({ name: 'x', kind: 'teleport' }).success);
+});
+
+t.test('text-stats counts characters (code points), words and estimated tokens', async (t) => {
+  const stats = textStatsCapability(spec<'text-stats'>({ name: 'text-stats', kind: 'text-stats' }));
+  const [plain, spaced, emoji] = await stats.run(['two words', '  lots   of\tspace \n', '😀 ok'], context({}));
+  t.same(plain, { characters: 9, words: 2, estimatedTokens: 3 });
+  t.same(spaced, { characters: 19, words: 3, estimatedTokens: 5 }, 'whitespace counts towards the character estimate');
+  t.same(emoji, { characters: 4, words: 2, estimatedTokens: 3 });
 });
