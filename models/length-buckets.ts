@@ -12,7 +12,7 @@ export interface BucketOptions {
    * starts a new bucket. @default 0.2
    */
   readonly maxWaste?: number;
-  /** Texts a bucket holds before it may be split: each model call has a fixed cost. @default 8 */
+  /** Texts a bucket holds before it may be split: each model call has a fixed cost. @default 4 */
   readonly minSize?: number;
 }
 
@@ -24,7 +24,7 @@ export interface BucketOptions {
  */
 export function planBuckets(lengths: readonly number[], options: BucketOptions = {}): number[][] {
   const maxWaste = options.maxWaste ?? 0.2;
-  const minSize = options.minSize ?? 8;
+  const minSize = options.minSize ?? 4;
   const order = lengths.map((_, i) => i).sort((a, b) => (lengths[a] ?? 0) - (lengths[b] ?? 0) || a - b);
   const buckets: number[][] = [];
   let current: number[] = [];

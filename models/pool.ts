@@ -1,5 +1,5 @@
-import PQueue from 'p-queue';
 import { CapserveError, messageOf } from '../server/errors.js';
+import { InstanceRunner } from './instance-runner.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendKind, type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
@@ -18,13 +18,11 @@ export interface ModelStatus {
   readonly loadMs?: number;
   /** Real vs padded tokens over every instance, for backends that pad (onnx, transformers). */
   readonly padding?: PaddingStats;
+  /** Backend calls and the mean texts per call, over every instance (after merging queued calls). */
+  readonly calls?: { readonly total: number; readonly meanTexts: number };
 }
 
-interface Instance {
-  readonly backend: ModelBackend;
-  /** Serialises calls into this instance. */
-  readonly queue: PQueue;
-}
+type Instance = InstanceRunner;
 
 interface Entry {
   readonly spec: ModelSpec;
@@ -47,13 +45,17 @@ export class ModelPool {
   readonly #options: LoadOptions;
   readonly #loaders: Readonly<Record<BackendKind, BackendLoader>>;
   readonly #clock: () => number;
+  readonly #maxCallTexts: number;
 
   constructor(
     specs: readonly ModelSpec[],
     options: LoadOptions,
     loaders: Readonly<Record<BackendKind, BackendLoader>>,
     clock: () => number = () => performance.now(),
+    /** Texts one backend call may carry when calls that queued up are merged. @default 64 */
+    maxCallTexts = 64,
   ) {
+    this.#maxCallTexts = maxCallTexts;
     this.#options = options;
     this.#loaders = loaders;
     this.#clock = clock;
@@ -78,7 +80,7 @@ export class ModelPool {
       try {
         for (let i = 0; i < entry.spec.instances; i += 1) {
           const backend = await this.#loaders[entry.spec.backend](entry.spec, this.#options);
-          entry.instances.push({ backend, queue: new PQueue({ concurrency: 1 }) });
+          entry.instances.push(new InstanceRunner(backend, this.#maxCallTexts));
         }
         entry.state = 'ready';
         entry.loadMs = this.#clock() - began;
@@ -123,6 +125,7 @@ export class ModelPool {
       ...(entry.error === undefined ? {} : { error: entry.error }),
       ...(entry.loadMs === undefined ? {} : { loadMs: Math.round(entry.loadMs) }),
       ...paddingOf(entry.instances),
+      ...callsOf(entry.instances),
     }));
   }
 
@@ -132,7 +135,7 @@ export class ModelPool {
 
   /** Calls queued or running on a model, over all its instances. */
   depth(name: string): number {
-    return (this.#entries.get(name)?.instances ?? []).reduce((sum, i) => sum + i.queue.size + i.queue.pending, 0);
+    return (this.#entries.get(name)?.instances ?? []).reduce((sum, i) => sum + i.depth, 0);
   }
 
   /** Runs texts through the least busy instance of a loaded model. */
@@ -143,15 +146,15 @@ export class ModelPool {
     }
     let chosen = entry.instances[0] as Instance;
     for (const instance of entry.instances) {
-      if (instance.queue.size + instance.queue.pending < chosen.queue.size + chosen.queue.pending) chosen = instance;
+      if (instance.depth < chosen.depth) chosen = instance;
     }
-    return chosen.queue.add(() => chosen.backend.run(texts));
+    return chosen.run(texts);
   }
 
   /** Waits for running calls, then releases every session. */
   async close(): Promise<void> {
     for (const entry of this.#entries.values()) {
-      await Promise.all(entry.instances.map((instance) => instance.queue.onIdle()));
+      await Promise.all(entry.instances.map((instance) => instance.onIdle()));
       await closeAll(entry.instances);
       entry.instances = [];
       if (entry.state === 'ready') entry.state = 'pending';
@@ -174,4 +177,11 @@ function safeDescribe(spec: ModelSpec, options: LoadOptions): string {
 function paddingOf(instances: readonly Instance[]): { padding?: PaddingStats } {
   const stats = instances.flatMap((instance) => (instance.backend.padding === undefined ? [] : [instance.backend.padding()]));
   return stats.length === 0 ? {} : { padding: sumPadding(stats) };
+}
+
+function callsOf(instances: readonly Instance[]): { calls?: { total: number; meanTexts: number } } {
+  if (instances.length === 0) return {};
+  const total = instances.reduce((sum, i) => sum + i.stats().calls, 0);
+  const texts = instances.reduce((sum, i) => sum + i.stats().texts, 0);
+  return { calls: { total, meanTexts: total === 0 ? 0 : Math.round((texts / total) * 100) / 100 } };
 }

@@ -23,6 +23,8 @@ export function createService(
       intraOpThreads: config.intraOpThreads,
     },
     loaders,
+    undefined,
+    config.maxBatchTexts,
   );
   return new CapserveService({
     pool,

