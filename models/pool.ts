@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { CapserveError, messageOf } from '../server/errors.js';
 import { InstanceRunner } from './instance-runner.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';
@@ -79,7 +80,7 @@ export class ModelPool {
       const began = this.#clock();
       try {
         for (let i = 0; i < entry.spec.instances; i += 1) {
-          const backend = await this.#loaders[entry.spec.backend](entry.spec, this.#options);
+          const backend = await this.#loaders[entry.spec.backend](entry.spec, threadsFor(entry.spec, this.#options));
           entry.instances.push(new InstanceRunner(backend, this.#maxCallTexts));
         }
         entry.state = 'ready';
@@ -184,4 +185,13 @@ function callsOf(instances: readonly Instance[]): { calls?: { total: number; mea
   const total = instances.reduce((sum, i) => sum + i.stats().calls, 0);
   const texts = instances.reduce((sum, i) => sum + i.stats().texts, 0);
   return { calls: { total, meanTexts: total === 0 ? 0 : Math.round((texts / total) * 100) / 100 } };
+}
+
+/**
+ * Intra-op threads 0 means automatic: the logical CPUs shared among the model's instances.
+ * (onnxruntime's own default counts physical cores only: one thread on a 2-vCPU SMT machine.)
+ */
+function threadsFor(spec: ModelSpec, options: LoadOptions): LoadOptions {
+  if (options.intraOpThreads > 0) return options;
+  return { ...options, intraOpThreads: Math.max(1, Math.floor(availableParallelism() / spec.instances)) };
 }

@@ -1,4 +1,4 @@
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '../capabilities/load-config.js';
@@ -31,7 +31,9 @@ const envSchema = z.object({
   DEVICE: z.enum(['cpu', 'cuda']).default('cpu'),
   /** Let transformers.js download hub models. @default 0 */
   ALLOW_REMOTE_MODELS: flag,
-  /** onnxruntime intra-op threads per session; 0 means one per logical CPU. @default 0 */
+  /** "worker": each model instance computes in a worker thread, off the event loop; "main": in the server's thread. @default "worker" */
+  MODEL_THREADS: z.enum(['worker', 'main']).default('worker'),
+  /** onnxruntime intra-op threads per session; 0 shares the logical CPUs among a model's instances. @default 0 */
   ORT_INTRA_OP_THREADS: int(0, 0, 256),
   /** The longest a request waits for its batch window to close (fixed mode: always). @default 10 */
   BATCH_WINDOW_MS: z.coerce.number().min(0).max(10_000).default(10),
@@ -89,6 +91,7 @@ export interface ServerConfig {
   readonly device: 'cpu' | 'cuda';
   readonly allowRemoteModels: boolean;
   readonly intraOpThreads: number;
+  readonly modelThreads: 'worker' | 'main';
   readonly batchWindowMs: number;
   readonly maxBatchTexts: number;
   readonly maxBatchTokens: number;
@@ -132,8 +135,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     modelsDir: path.resolve(e.MODELS_DIR ?? path.join(root, 'models')),
     device: e.DEVICE,
     allowRemoteModels: e.ALLOW_REMOTE_MODELS,
-    // onnxruntime's own default counts physical cores, one on a 2-vCPU SMT machine; ours uses every logical CPU.
-    intraOpThreads: e.ORT_INTRA_OP_THREADS === 0 ? availableParallelism() : e.ORT_INTRA_OP_THREADS,
+    modelThreads: e.MODEL_THREADS,
+    intraOpThreads: e.ORT_INTRA_OP_THREADS,
     batchWindowMs: e.BATCH_WINDOW_MS,
     maxBatchTexts: e.MAX_BATCH_TEXTS,
     maxBatchTokens: e.MAX_BATCH_TOKENS,

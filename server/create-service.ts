@@ -2,6 +2,7 @@ import { type FastifyBaseLogger } from 'fastify';
 import { buildCapabilities } from '../capabilities/build.js';
 import { type CapabilitiesConfig } from '../capabilities/config-schema.js';
 import { defaultLoaders } from '../models/loaders.js';
+import { workerLoaders } from '../models/worker-backend.js';
 import { ModelPool } from '../models/pool.js';
 import { type BackendKind, type BackendLoader } from '../models/types.js';
 import { type ServerConfig } from './config.js';
@@ -12,7 +13,7 @@ export function createService(
   config: ServerConfig,
   capabilities: CapabilitiesConfig,
   logger: FastifyBaseLogger,
-  loaders: Readonly<Record<BackendKind, BackendLoader>> = defaultLoaders,
+  loaders: Readonly<Record<BackendKind, BackendLoader>> = config.modelThreads === 'worker' ? workerLoaders : defaultLoaders,
 ): CapserveService {
   const pool = new ModelPool(
     capabilities.models,

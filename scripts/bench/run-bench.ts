@@ -99,9 +99,8 @@ async function benchModel(model: 'minilm' | 'use'): Promise<ModelResults> {
     ...(await serverRuns(model, 'capserve', config, connectionCounts)),
   ];
   if (model === 'minilm' && connectionCounts.includes(64)) {
-    // Two instances on two cores: one onnxruntime thread each, or they would fight over the cores.
-    rows.push(...(await serverRuns(model, 'capserve', await configs.minilm(1), [64], '1 instance, 1 thread', { ORT_INTRA_OP_THREADS: '1' })));
-    rows.push(...(await serverRuns(model, 'capserve', await configs.minilm(2), [64], '2 instances, 1 thread each', { ORT_INTRA_OP_THREADS: '1' })));
+    // Two instances share the cores: one onnxruntime thread each (the automatic setting).
+    rows.push(...(await serverRuns(model, 'capserve', await configs.minilm(2), [64], '2 instances')));
   }
   return {
     model,
