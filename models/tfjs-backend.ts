@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import { z } from 'zod';
+import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
 import { UseTokenizer } from './use-tokenizer.js';
@@ -149,6 +150,7 @@ class TfjsEmbeddingBackend implements ModelBackend {
   readonly #model: GraphModel;
   readonly #tokenizer: UseTokenizer;
   readonly #maxTokens: number;
+  readonly #padding = new PaddingCounter();
   #closed = false;
 
   constructor(info: ModelInfo, model: GraphModel, tokenizer: UseTokenizer, maxTokens: number) {
@@ -158,10 +160,29 @@ class TfjsEmbeddingBackend implements ModelBackend {
     this.#maxTokens = maxTokens;
   }
 
+  /**
+   * The graph pads its sparse input to the longest text of the call, so texts run in length
+   * buckets ({@link planBuckets}) and short ones are not padded to the longest.
+   */
   async run(texts: readonly string[]): Promise<Float32Array[]> {
     if (this.#closed) throw new Error(`model "${this.info.name}" is closed`);
     if (texts.length === 0) return [];
-    return embed(this.#model, texts.map((text) => encodeBounded(this.#tokenizer, text, this.#maxTokens)), this.info.name);
+    const encoded = texts.map((text) => encodeBounded(this.#tokenizer, text, this.#maxTokens));
+    const lengths = encoded.map((ids) => ids.length);
+    const outputs = new Array<Float32Array>(texts.length);
+    for (const bucket of planBuckets(lengths)) {
+      const bucketLengths = bucket.map((i) => lengths[i] ?? 0);
+      this.#padding.add(bucketLengths, Math.max(...bucketLengths));
+      const vectors = await embed(this.#model, bucket.map((i) => encoded[i] ?? []), this.info.name);
+      bucket.forEach((index, k) => {
+        outputs[index] = vectors[k] ?? new Float32Array(this.info.dimensions);
+      });
+    }
+    return outputs;
+  }
+
+  padding(): PaddingStats {
+    return this.#padding.snapshot();
   }
 
   async close(): Promise<void> {

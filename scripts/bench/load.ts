@@ -54,6 +54,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     headers: { 'content-type': 'application/json' },
     connections: options.connections,
     duration: options.durationSec,
+    // At 256 clients on two cores a request can wait many seconds; only a stuck server should time out.
+    timeout: 120,
     ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
     requests: [
       {

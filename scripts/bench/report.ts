@@ -56,6 +56,10 @@ export function renderMarkdown(report: BenchReport): string {
     out.push('| server | clients | texts/s | req/s | p50 ms | p95 ms | p99 ms | texts/model call | executions/100 req | CPU ms/text | failed | RSS MiB | vs limit |');
     out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const row of model.rows) {
+      if (row.requestsPerSec === 0) {
+        out.push(`| ${row.server} | ${row.connections} | no request finished within the ${report.durationSec} s run (each waits longer than that at this load) |||||||||||`);
+        continue;
+      }
       out.push(
         `| ${[
           row.server + (row.note === undefined ? '' : ` (${row.note})`),

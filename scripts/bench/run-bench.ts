@@ -5,7 +5,7 @@
  * then the server's own overhead and, with --rss-seconds, its memory under sustained load.
  * Prints a Markdown table and writes bench/out/results.json and bench/RESULTS.md.
  *
- *   npm run bench -- [--duration 6] [--connections 1,8,64,256] [--models minilm,use] [--rss-seconds 120]
+ *   npm run bench -- [--duration 10] [--connections 1,8,64,256] [--models minilm,use] [--rss-seconds 120]
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -26,7 +26,7 @@ import { type BenchReport, machineDescription, type ModelResults, type Overhead,
 
 const { values } = parseArgs({
   options: {
-    duration: { type: 'string', default: '6' },
+    duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '1,8,64,256' },
     models: { type: 'string', default: 'minilm,use' },
     'rss-seconds': { type: 'string', default: '0' },
@@ -131,7 +131,8 @@ async function benchSoak(seconds: number): Promise<Soak> {
   log(`soak: capserve minilm at 64 clients for ${seconds} s`);
   const server: BenchServer = await startBenchServer('server/main.ts', { CAPABILITIES_CONFIG: await configs.minilm(1) });
   try {
-    await generateLoad({ url: server.url, connections: 64, durationSec: 5, seed: 3 });
+    // Past start-up and the first garbage collections, so the samples show growth, not warm-up.
+    await generateLoad({ url: server.url, connections: 64, durationSec: 20, seed: 3 });
     const samples = [rssMiB(server.pid)];
     const timer = setInterval(() => samples.push(rssMiB(server.pid)), 10_000);
     await generateLoad({ url: server.url, connections: 64, durationSec: seconds, seed: 4 });
