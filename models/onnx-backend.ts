@@ -56,6 +56,9 @@ function labelsOf(config: ModelConfig): string[] | undefined {
 async function createSession(file: string, options: LoadOptions): Promise<{ session: ort.InferenceSession; device: string }> {
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
+    // Idle intra-op threads sleep instead of spinning: spinning threads take the cores the event
+    // loop (HTTP, JSON, the next batch) and the other instances need.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
     ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
   };
   if (options.device === 'cuda') {

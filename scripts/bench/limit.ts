@@ -37,6 +37,8 @@ export async function onnxLimit(modelDir: string, texts: readonly string[], size
     graphOptimizationLevel: 'all',
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
+    // As the server's sessions (models/onnx-backend.ts).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const lengthOf = (text: string): number => (tokenizer(text, { truncation: true, max_length: 128 }).input_ids.dims as number[])[1] ?? 0;
   const sorted = texts
