@@ -1,9 +1,10 @@
 import { type CapabilityRegistry } from '../capabilities/registry.js';
 import { estimateTokens } from '../jobs/media/estimate-tokens.js';
-import { CapserveError } from '../server/errors.js';
+import { CapserveError, isCapserveError } from '../server/errors.js';
 import { executeBatch } from './execute-batch.js';
 import { QueuedRequest } from './queued-request.js';
 import { type ResultStore } from './result-store.js';
+import { ThroughputMeter } from './throughput-meter.js';
 import { systemClock, timerScheduler } from './system-time.js';
 import {
   type BatchMode,
@@ -53,6 +54,7 @@ export class Batcher {
   #nextBatchId = 1;
   readonly #running = new Set<Promise<void>>();
   #runningTexts = 0;
+  readonly #throughput: ThroughputMeter;
   #closed = false;
 
   constructor(registry: CapabilityRegistry, options: BatcherOptions, deps: BatcherDeps = {}) {
@@ -62,6 +64,12 @@ export class Batcher {
     this.#clock = deps.clock ?? systemClock;
     this.#observer = deps.observer ?? {};
     this.#store = deps.store;
+    this.#throughput = new ThroughputMeter(this.#clock);
+  }
+
+  /** Texts finished per second over the last 10 s. */
+  textsPerSecond(): number {
+    return this.#throughput.textsPerSecond();
   }
 
   /** Texts waiting in the open window. */
@@ -89,7 +97,10 @@ export class Batcher {
         }),
       );
     }
-    if (request.signal?.aborted === true) return Promise.reject(new CapserveError('REQUEST_CANCELLED'));
+    if (request.signal?.aborted === true) {
+      const reason: unknown = request.signal.reason;
+      return Promise.reject(isCapserveError(reason) ? reason : new CapserveError('REQUEST_CANCELLED'));
+    }
 
     const tokens = request.texts.reduce((sum, text) => sum + estimateTokens(text), 0);
     const entry = new QueuedRequest(request, this.#registry.resolve(request.capabilities), this.#clock.now(), tokens);
@@ -133,6 +144,7 @@ export class Batcher {
         for (const entry of entries) entry.reject(failure);
       })
       .finally(() => {
+        this.#throughput.record(texts);
         this.#runningTexts -= texts;
         this.#running.delete(running);
         // A slot is free: what gathered while every slot was busy goes now.

@@ -1,4 +1,4 @@
-import { CapserveError } from '../server/errors.js';
+import { CapserveError, isCapserveError } from '../server/errors.js';
 import { type BatchReply, type BatchRequest } from './types.js';
 
 /**
@@ -43,7 +43,9 @@ export class QueuedRequest {
     const listener = (): void => {
       if (this.#settled) return;
       onCancel();
-      this.reject(new CapserveError('REQUEST_CANCELLED', undefined, { cause: signal.reason }));
+      // A deadline aborts with its own coded error; anything else is a cancellation.
+      const reason: unknown = signal.reason;
+      this.reject(isCapserveError(reason) ? reason : new CapserveError('REQUEST_CANCELLED', undefined, { cause: reason }));
     };
     signal.addEventListener('abort', listener, { once: true });
     this.#detach = () => signal.removeEventListener('abort', listener);

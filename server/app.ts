@@ -9,6 +9,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { type ServerConfig } from './config.js';
+import { type ApiKeys } from './api-keys.js';
 import { CapserveError, isCapserveError } from './errors.js';
 import { classifyRoute } from './routes/classify-route.js';
 import { type ProcessFrontEnd } from './process-front-end.js';
@@ -20,10 +21,12 @@ import { type CapserveService } from './service.js';
 
 export interface AppOptions {
   readonly service: CapserveService;
-  readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes'>;
+  readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes' | 'requestTimeoutMs'>;
   readonly logger: FastifyBaseLogger;
   /** The `/process` and `/jobs` front-end; without it those routes are absent. */
   readonly frontEnd?: ProcessFrontEnd;
+  /** Bearer authentication; absent or without keys, every route is open. */
+  readonly auth?: { readonly keys: ApiKeys; readonly exemptPaths: readonly string[] };
 }
 
 /** Fastify errors that are the client's fault, mapped onto our codes. */
@@ -78,6 +81,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         : undefined;
     if (mapped !== undefined) {
       if (mapped.statusCode >= 500) request.log.error({ err: mapped, code: mapped.code }, mapped.message);
+      const retryAfter = mapped.details?.retryAfterSeconds;
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+      if (mapped.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer');
       return reply.code(mapped.statusCode).send(mapped.toBody());
     }
     request.log.error({ err: error }, 'unhandled error');
@@ -86,6 +92,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(new CapserveError('NOT_FOUND', `no route ${request.method} ${request.url}`).toBody()),
   );
+  const auth = options.auth;
+  if (auth !== undefined && auth.keys.enabled) {
+    const exempt = new Set(auth.exemptPaths);
+    // onRequest runs before the body is read and before a WebSocket upgrade: no key, no work.
+    app.addHook('onRequest', async (request) => {
+      if (!exempt.has(request.url.split('?')[0] ?? '')) auth.keys.check(request.headers.authorization);
+    });
+  }
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
     service.metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);

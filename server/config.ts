@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '../capabilities/load-config.js';
+import { ApiKeys, parseApiKeys } from './api-keys.js';
 import { CapserveError } from './errors.js';
 import { projectRoot } from './project-root.js';
 
@@ -80,6 +81,14 @@ const envSchema = z.object({
   JOB_RESULT_TTL_MS: int(3_600_000, 1000),
   /** This process's id in worker routing. @default "<hostname>-<pid>" */
   WORKER_ID: z.string().min(1).optional(),
+  /** Bearer API keys, comma-separated or `file:<path>` (one per line); unset: no authentication. */
+  API_KEYS: z.string().optional(),
+  /** Routes served without a key, comma-separated exact paths. @default "/health,/health/ready,/metrics" */
+  AUTH_EXEMPT_PATHS: z.string().default('/health,/health/ready,/metrics'),
+  /** Texts queued or running in the batcher before new requests get 429. @default 4096 */
+  MAX_QUEUED_TEXTS: int(4096, 1, 10_000_000),
+  /** Deadline of a /classify or WebSocket request without its own `timeoutMs`. @default 30000 */
+  REQUEST_TIMEOUT_MS: int(30_000, 1, 3_600_000),
 });
 
 export interface ServerConfig {
@@ -113,6 +122,11 @@ export interface ServerConfig {
   readonly jobBackoffMs: number;
   readonly jobResultTtlMs: number;
   readonly workerId: string;
+  /** Digests of API_KEYS; the keys themselves are not kept. */
+  readonly apiKeys: ApiKeys;
+  readonly authExemptPaths: readonly string[];
+  readonly maxQueuedTexts: number;
+  readonly requestTimeoutMs: number;
 }
 
 /** The names of every environment variable the server reads. */
@@ -158,5 +172,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     jobBackoffMs: e.JOB_BACKOFF_MS,
     jobResultTtlMs: e.JOB_RESULT_TTL_MS,
     workerId: e.WORKER_ID ?? `${hostname()}-${process.pid}`,
+    apiKeys: new ApiKeys(parseApiKeys(e.API_KEYS)),
+    authExemptPaths: e.AUTH_EXEMPT_PATHS.split(',').map((p) => p.trim()).filter(Boolean),
+    maxQueuedTexts: e.MAX_QUEUED_TEXTS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
   });
 }

@@ -38,6 +38,7 @@ export function createService(
       maxConcurrentBatches: config.maxConcurrentBatches,
     },
     resultCache: { maxEntries: config.resultCacheSize, ttlMs: config.resultCacheTtlMs },
+    maxQueuedTexts: config.maxQueuedTexts,
     loadFailure: config.modelLoadFailure,
     logger,
   });

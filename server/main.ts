@@ -16,7 +16,13 @@ async function main(): Promise<void> {
   const capabilities = await loadCapabilitiesConfig(config.capabilitiesConfig);
   const service = createService(config, capabilities, logger);
   const jobs = createJobs(service, config, logger);
-  const app = await buildApp({ service, config, logger, frontEnd: jobs.frontEnd });
+  const app = await buildApp({
+    service,
+    config,
+    logger,
+    frontEnd: jobs.frontEnd,
+    auth: { keys: config.apiKeys, exemptPaths: config.authExemptPaths },
+  });
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -25,6 +25,7 @@ export class Metrics implements BatchObserver {
   readonly #executions: Counter<'kind'>;
   readonly #requests: Counter<'outcome'>;
   readonly #texts: Counter;
+  readonly #rejected: Counter<'reason'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -74,6 +75,12 @@ export class Metrics implements BatchObserver {
       registers,
     });
     this.#texts = new Counter({ name: 'capserve_texts_total', help: 'Texts submitted to the batcher.', registers });
+    this.#rejected = new Counter({
+      name: 'capserve_rejected_requests_total',
+      help: 'Requests refused before any work, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
     new Gauge({
       name: 'capserve_queue_depth_texts',
       help: 'Texts waiting in the open window ("queued") or in running batches ("running").',
@@ -96,6 +103,11 @@ export class Metrics implements BatchObserver {
         }
       },
     });
+  }
+
+  /** A request refused before any work (admission control). */
+  rejected(reason: 'overloaded'): void {
+    this.#rejected.inc({ reason });
   }
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {

@@ -18,6 +18,8 @@ export interface ServiceOptions {
   readonly batcher: BatcherOptions;
   /** Cross-batch result sharing: in-flight always, finished results when `maxEntries > 0`. @default no cache */
   readonly resultCache?: { readonly maxEntries: number; readonly ttlMs: number };
+  /** Texts queued or running before new requests are refused with OVERLOADED (429). @default no limit */
+  readonly maxQueuedTexts?: number;
   readonly loadFailure: LoadFailurePolicy;
   readonly logger: FastifyBaseLogger;
   readonly scheduler?: Scheduler;
@@ -104,6 +106,19 @@ export class CapserveService {
     const capabilities = this.#capabilities;
     if (this.#phase === 'stopping' || this.#phase === 'stopped') return Promise.reject(new CapserveError('SHUTTING_DOWN'));
     if (batcher === undefined || capabilities === undefined) return Promise.reject(new CapserveError('NOT_READY'));
+    const backlog = batcher.queuedTexts + batcher.runningTexts;
+    const limit = this.#options.maxQueuedTexts ?? Number.POSITIVE_INFINITY;
+    if (backlog + request.texts.length > limit) {
+      // Before any work: the client is told when the backlog should have drained at the measured rate.
+      const rate = batcher.textsPerSecond();
+      const retryAfterSeconds = Math.min(300, Math.max(1, Math.ceil(rate > 0 ? backlog / rate : 5)));
+      this.metrics.rejected('overloaded');
+      return Promise.reject(
+        new CapserveError('OVERLOADED', `${backlog} texts are queued or running (limit ${limit}); retry in about ${retryAfterSeconds} s`, {
+          details: { retryAfterSeconds, queuedTexts: backlog, limit },
+        }),
+      );
+    }
     const unknown = capabilities.registry.unknown(request.capabilities);
     if (unknown.length > 0) {
       return Promise.reject(

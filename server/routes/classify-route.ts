@@ -1,17 +1,23 @@
 import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { type BatchReply } from '../../batcher/types.js';
+import { deadlineSignal } from '../deadline.js';
 import { CapserveError } from '../errors.js';
 import { type CapserveService } from '../service.js';
 
 export interface ClassifyLimits {
   readonly maxTextsPerRequest: number;
   readonly maxTextLength: number;
+  /** Deadline of a request that gives no `timeoutMs`. */
+  readonly requestTimeoutMs: number;
 }
 
 export const classifyBodySchema = z
   .object({
     texts: z.array(z.string().min(1, 'texts must not be empty strings')).min(1, 'give at least one text'),
     capabilities: z.array(z.string().min(1)).min(1, 'give at least one capability'),
+    /** This request's deadline; the server's REQUEST_TIMEOUT_MS when absent. */
+    timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   })
   .strict();
 export type ClassifyBody = z.infer<typeof classifyBodySchema>;
@@ -64,7 +70,14 @@ export function classifyRoute(service: CapserveService, limits: ClassifyLimits):
           if (!reply.raw.writableFinished) controller.abort();
         };
         reply.raw.once('close', onClose);
-        const answer = await service.classify({ ...request.body, signal: controller.signal });
+        const { texts, capabilities, timeoutMs } = request.body;
+        const deadline = deadlineSignal(timeoutMs ?? limits.requestTimeoutMs, controller.signal);
+        let answer: BatchReply;
+        try {
+          answer = await service.classify({ texts, capabilities, signal: deadline.signal });
+        } finally {
+          deadline.clear();
+        }
         request.log.debug({ batchId: answer.batch.id, texts: request.body.texts.length }, 'classified');
         const [first] = answer.failures;
         if (first !== undefined) {

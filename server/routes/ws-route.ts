@@ -2,6 +2,8 @@ import { type FastifyInstance } from 'fastify';
 import { type WebSocket } from 'ws';
 import { z } from 'zod';
 import { formatIssues } from '../../capabilities/load-config.js';
+import { type BatchReply } from '../../batcher/types.js';
+import { deadlineSignal } from '../deadline.js';
 import { CapserveError, isCapserveError, messageOf } from '../errors.js';
 import { type CapserveService } from '../service.js';
 import { checkClassifyBody, classifyBodySchema, type ClassifyLimits } from './classify-route.js';
@@ -74,12 +76,18 @@ export function registerWsRoute(app: FastifyInstance, service: CapserveService, 
       const { id, ...body } = parsed.data;
       checkClassifyBody(body, limits);
       const started = performance.now();
-      const answer = await service.classify({
-        texts: body.texts,
-        capabilities: body.capabilities,
-        signal: closed.signal,
-        onResult: (event) => connection.send({ id, type: 'result', ...event }),
-      });
+      const deadline = deadlineSignal(body.timeoutMs ?? limits.requestTimeoutMs, closed.signal);
+      let answer: BatchReply;
+      try {
+        answer = await service.classify({
+          texts: body.texts,
+          capabilities: body.capabilities,
+          signal: deadline.signal,
+          onResult: (event) => connection.send({ id, type: 'result', ...event }),
+        });
+      } finally {
+        deadline.clear();
+      }
       for (const failure of answer.failures) connection.send({ id, type: 'error', ...failure });
       connection.send({
         id,

@@ -7,6 +7,7 @@ import { CapabilityRegistry } from '../../capabilities/registry.js';
 import { type Capability } from '../../capabilities/types.js';
 import { defaultLoaders } from '../../models/loaders.js';
 import { ModelPool } from '../../models/pool.js';
+import { ApiKeys } from '../../server/api-keys.js';
 import { buildApp } from '../../server/app.js';
 import { type ServerConfig } from '../../server/config.js';
 import { createJobs, type Jobs, type JobsConfig } from '../../server/create-jobs.js';
@@ -23,11 +24,12 @@ export interface TestServer {
   get(path: string): Promise<{ status: number; body: any; text: string; headers: Headers }>;
 }
 
-const limits: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes'> = {
+const limits: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes' | 'requestTimeoutMs'> = {
   maxTextsPerRequest: 8,
   maxTextLength: 100,
   bodyLimitBytes: 64 * 1024,
   maxUploadBytes: 2 * 1024 * 1024,
+  requestTimeoutMs: 30_000,
 };
 
 /** In-process queues, one try per job, small inline limit: what the /process tests start with. */
@@ -59,6 +61,9 @@ export async function startTestServer(
     /** Fixed windows by default, so concurrent test requests share a batch deterministically. */
     batcher?: Partial<BatcherOptions>;
     resultCache?: { maxEntries: number; ttlMs: number };
+    maxQueuedTexts?: number;
+    apiKeys?: readonly string[];
+    requestTimeoutMs?: number;
     jobs?: Partial<JobsConfig>;
   } = {},
 ): Promise<TestServer> {
@@ -73,11 +78,18 @@ export async function startTestServer(
     build: async () => built,
     batcher: { windowMs: options.windowMs ?? 2, maxBatchTexts: 64, mode: 'fixed', ...options.batcher },
     ...(options.resultCache === undefined ? {} : { resultCache: options.resultCache }),
+    ...(options.maxQueuedTexts === undefined ? {} : { maxQueuedTexts: options.maxQueuedTexts }),
     loadFailure: 'fail',
     logger,
   });
   const jobs = options.jobs === undefined ? undefined : createJobs(service, { ...testJobsConfig, ...options.jobs }, logger);
-  const app = await buildApp({ service, config: limits, logger, ...(jobs === undefined ? {} : { frontEnd: jobs.frontEnd }) });
+  const app = await buildApp({
+    service,
+    config: { ...limits, ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }) },
+    logger,
+    ...(jobs === undefined ? {} : { frontEnd: jobs.frontEnd }),
+    ...(options.apiKeys === undefined ? {} : { auth: { keys: new ApiKeys(options.apiKeys), exemptPaths: ['/health', '/health/ready', '/metrics'] } }),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(async () => {
     await app.close();
