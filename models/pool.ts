@@ -3,7 +3,7 @@ import { CapserveError, messageOf } from '../server/errors.js';
 import { InstanceRunner } from './instance-runner.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
-import { type BackendKind, type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
+import { type BackendKind, type BackendLoader, type LoadOptions, type ModelInfo, type ModelSpec } from './types.js';
 
 export type ModelState = 'pending' | 'loading' | 'ready' | 'failed';
 

@@ -155,7 +155,7 @@ t.test('a text already being computed by a running batch is not computed again b
 });
 
 t.test('a borrowed computation that fails is computed again by the borrower', async (t) => {
-  const { time, batcher, runs, store } = setup({ maxConcurrentBatches: 2 }, 0);
+  const { time, batcher, runs } = setup({ maxConcurrentBatches: 2 }, 0);
   const a = batcher.submit({ texts: ['shared'], capabilities: ['model'] });
   time.advance(0);
   await settle();
