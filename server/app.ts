@@ -54,6 +54,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Per-request lines at info would dominate the log at batch-server rates; see the onResponse hook.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // JSON only (and multipart on /process): a text/plain body is refused with 415, not parsed as a string.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

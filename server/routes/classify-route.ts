@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { type BatchReply } from '../../batcher/types.js';
 import { deadlineSignal } from '../deadline.js';
 import { CapserveError } from '../errors.js';
+import { isWellFormed } from '../well-formed.js';
 import { type CapserveService } from '../service.js';
 
 export interface ClassifyLimits {
@@ -39,6 +40,12 @@ export function checkClassifyBody(body: ClassifyBody, limits: ClassifyLimits): v
   if (long !== -1) {
     throw new CapserveError('TEXT_TOO_LONG', `text ${long} has ${body.texts[long]?.length} characters; the limit is ${limits.maxTextLength}`, {
       details: { index: long, limit: limits.maxTextLength },
+    });
+  }
+  const malformed = body.texts.findIndex((text) => !isWellFormed(text));
+  if (malformed !== -1) {
+    throw new CapserveError('VALIDATION_ERROR', `text ${malformed} is not well-formed Unicode (it has a lone surrogate)`, {
+      details: { index: malformed },
     });
   }
   const duplicate = body.capabilities.find((name, i) => body.capabilities.indexOf(name) !== i);

@@ -4,12 +4,13 @@ import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { formatIssues } from '../../capabilities/load-config.js';
 import { priorities } from '../../jobs/types.js';
-import { CapserveError } from '../errors.js';
+import { CapserveError, isCapserveError, messageOf } from '../errors.js';
+import { isWellFormed } from '../well-formed.js';
 import { type ProcessFrontEnd, type ProcessInput, type ProcessOutcome } from '../process-front-end.js';
 
 export const processFieldsSchema = z
   .object({
-    text: z.string().min(1).optional(),
+    text: z.string().min(1).refine(isWellFormed, 'text is not well-formed Unicode (it has a lone surrogate)').optional(),
     capabilities: z.array(z.string().min(1)).default([]),
     options: z.record(z.string(), z.unknown()).default({}),
     priority: z.enum(priorities).default('normal'),
@@ -77,6 +78,16 @@ function parseFields(raw: unknown): ProcessInput {
 
 /** Reads one file part and the form fields; the file's type is sniffed later from its bytes. */
 async function readMultipart(request: FastifyRequest): Promise<ProcessInput> {
+  try {
+    return await readParts(request);
+  } catch (error) {
+    // Coded errors (ours, and the multipart limits') keep their codes; the parser's own are malformed bodies.
+    if (isCapserveError(error) || String((error as { code?: unknown }).code ?? '').startsWith('FST_')) throw error;
+    throw new CapserveError('VALIDATION_ERROR', `malformed multipart body: ${messageOf(error)}`);
+  }
+}
+
+async function readParts(request: FastifyRequest): Promise<ProcessInput> {
   const fields: Record<string, unknown> = {};
   let file: { data: Buffer; name: string } | undefined;
   for await (const part of request.parts()) {
