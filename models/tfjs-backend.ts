@@ -216,11 +216,13 @@ export const loadTfjsBackend: BackendLoader = async (spec: ModelSpec, options) =
   }
   const { dir } = source;
   const vocabFile = path.join(dir, 'vocab.json');
-  const [artifacts, vocabulary] = await Promise.all([
-    readModelArtifacts(dir, spec.name),
-    readJson(vocabFile, 'vocabulary', spec.name).then((json) => parseAs(vocabularySchema, json, vocabFile, spec.name)),
-    initWasm(),
-  ]);
+  // The graph before the vocabulary, so a missing directory is reported by its model.json every time.
+  const readFiles = async () => {
+    const artifacts = await readModelArtifacts(dir, spec.name);
+    const vocabulary = parseAs(vocabularySchema, await readJson(vocabFile, 'vocabulary', spec.name), vocabFile, spec.name);
+    return { artifacts, vocabulary };
+  };
+  const [{ artifacts, vocabulary }] = await Promise.all([readFiles(), initWasm()]);
   const tokenizer = UseTokenizer.fromVocabulary(vocabulary);
   const model = await loadGraphModel({ load: async () => artifacts });
 

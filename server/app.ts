@@ -94,6 +94,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(new CapserveError('NOT_FOUND', `no route ${request.method} ${request.url}`).toBody()),
   );
+  // Before the auth hook: @fastify/websocket's own hooks mark upgrade requests so that a refused
+  // upgrade's socket is destroyed after its error response.
+  await app.register(websocket, { options: { maxPayload: config.bodyLimitBytes } });
   const auth = options.auth;
   if (auth !== undefined && auth.keys.enabled) {
     const exempt = new Set(auth.exemptPaths);
@@ -109,7 +112,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(infoRoutes(service));
   await app.register(classifyRoute(service, config));
-  await app.register(websocket, { options: { maxPayload: config.bodyLimitBytes } });
   const frontEnd = options.frontEnd;
   if (frontEnd !== undefined) {
     // One file per job, bounded by MAX_UPLOAD_BYTES; its type is sniffed from its bytes later.

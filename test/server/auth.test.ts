@@ -38,14 +38,20 @@ t.test('the WebSocket upgrade is refused without a key and accepted with one', a
   const url = `${server.url.replace('http', 'ws')}/ws`;
   const status = await new Promise<number>((resolve) => {
     const socket = new WebSocket(url);
-    socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+    socket.on('unexpected-response', (request, response) => {
+      resolve(response.statusCode ?? 0);
+      // With this listener, ws leaves the refused connection to us.
+      request.destroy();
+    });
     socket.on('open', () => resolve(101));
     socket.on('error', () => {});
   });
   t.equal(status, 401);
   const socket = new WebSocket(url, { headers: { authorization: `Bearer ${key}` } });
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const closed = new Promise((resolve) => socket.once('close', resolve));
   socket.close();
+  await closed;
 });
 
 t.test('keys come from a list or a file; short keys are refused without echoing them', async (t) => {
