@@ -13,6 +13,7 @@ import { type ApiKeys } from './api-keys.js';
 import { CapserveError, isCapserveError } from './errors.js';
 import { classifyRoute } from './routes/classify-route.js';
 import { type ProcessFrontEnd } from './process-front-end.js';
+import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
 import { infoRoutes } from './routes/info-routes.js';
 import { processRoutes } from './routes/process-routes.js';
 import { wsJobMessages } from './routes/ws-job-messages.js';
@@ -27,6 +28,8 @@ export interface AppOptions {
   readonly frontEnd?: ProcessFrontEnd;
   /** Bearer authentication; absent or without keys, every route is open. */
   readonly auth?: { readonly keys: ApiKeys; readonly exemptPaths: readonly string[] };
+  /** Per-client request limits; absent or max 0, none. */
+  readonly rateLimit?: RateLimitOptions;
 }
 
 /** Fastify errors that are the client's fault, mapped onto our codes. */
@@ -105,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (!exempt.has(request.url.split('?')[0] ?? '')) auth.keys.check(request.headers.authorization);
     });
   }
+  if (options.rateLimit !== undefined) await registerRateLimit(app, options.rateLimit);
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
     service.metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);

@@ -85,6 +85,10 @@ const envSchema = z.object({
   API_KEYS: z.string().optional(),
   /** Routes served without a key, comma-separated exact paths. @default "/health,/health/ready,/metrics" */
   AUTH_EXEMPT_PATHS: z.string().default('/health,/health/ready,/metrics'),
+  /** Requests per RATE_LIMIT_WINDOW_MS per client (API key, else IP); 0 turns rate limiting off. @default 0 */
+  RATE_LIMIT_MAX: int(0, 0, 10_000_000),
+  /** The rate-limit window. @default 60000 */
+  RATE_LIMIT_WINDOW_MS: int(60_000, 1000, 86_400_000),
   /** Texts queued or running in the batcher before new requests get 429. @default 4096 */
   MAX_QUEUED_TEXTS: int(4096, 1, 10_000_000),
   /** Deadline of a /classify or WebSocket request without its own `timeoutMs`. @default 30000 */
@@ -127,6 +131,8 @@ export interface ServerConfig {
   readonly authExemptPaths: readonly string[];
   readonly maxQueuedTexts: number;
   readonly requestTimeoutMs: number;
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
 }
 
 /** The names of every environment variable the server reads. */
@@ -176,5 +182,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     authExemptPaths: e.AUTH_EXEMPT_PATHS.split(',').map((p) => p.trim()).filter(Boolean),
     maxQueuedTexts: e.MAX_QUEUED_TEXTS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    rateLimitMax: e.RATE_LIMIT_MAX,
+    rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
   });
 }

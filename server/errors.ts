@@ -17,6 +17,7 @@ export const errorDefinitions = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The content type is not supported.' },
   UNSUPPORTED_MEDIA: { status: 422, message: 'This media cannot be processed here.' },
   OVERLOADED: { status: 429, message: 'The server is at capacity; retry after the time given.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests from this client; retry after the time given.' },
   REQUEST_CANCELLED: { status: 499, message: 'The request was cancelled before it finished.' },
   CAPABILITY_FAILED: { status: 500, message: 'A capability failed.' },
   DEPENDENCY_FAILED: { status: 500, message: 'A dependency of the capability failed.' },

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     logger,
     frontEnd: jobs.frontEnd,
     auth: { keys: config.apiKeys, exemptPaths: config.authExemptPaths },
+    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, exemptPaths: config.authExemptPaths },
   });
 
   let stopping = false;

@@ -63,6 +63,7 @@ export async function startTestServer(
     resultCache?: { maxEntries: number; ttlMs: number };
     maxQueuedTexts?: number;
     apiKeys?: readonly string[];
+    rateLimit?: { max: number; windowMs: number };
     requestTimeoutMs?: number;
     jobs?: Partial<JobsConfig>;
   } = {},
@@ -89,6 +90,7 @@ export async function startTestServer(
     logger,
     ...(jobs === undefined ? {} : { frontEnd: jobs.frontEnd }),
     ...(options.apiKeys === undefined ? {} : { auth: { keys: new ApiKeys(options.apiKeys), exemptPaths: ['/health', '/health/ready', '/metrics'] } }),
+    ...(options.rateLimit === undefined ? {} : { rateLimit: { ...options.rateLimit, exemptPaths: ['/health', '/health/ready', '/metrics'] } }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(async () => {

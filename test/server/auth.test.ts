@@ -70,3 +70,22 @@ t.test('keys come from a list or a file; short keys are refused without echoing 
   t.notOk(keys.accepts(key.slice(0, -1)));
   t.notOk(new ApiKeys([]).enabled);
 });
+
+t.test('rate limits apply per API key (else per IP), answer 429 RATE_LIMITED with Retry-After, and spare health checks', async (t) => {
+  const server = await startTestServer(t, [recordingCapability('classification')], { apiKeys: [key, other], rateLimit: { max: 3, windowMs: 60_000 } });
+  const post = (apiKey: string) =>
+    fetch(`${server.url}/classify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ texts: ['x'], capabilities: ['classification'] }),
+    });
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i += 1) statuses.push((await post(key)).status);
+  t.same(statuses, [200, 200, 200, 429]);
+  const limited = await post(key);
+  t.equal(limited.status, 429);
+  t.ok(Number(limited.headers.get('retry-after')) >= 1, `Retry-After ${limited.headers.get('retry-after')}`);
+  t.match(((await limited.json()) as any).error, { code: 'RATE_LIMITED', limit: 3 });
+  t.equal((await post(other)).status, 200, 'another key has its own budget');
+  for (let i = 0; i < 5; i += 1) t.equal((await server.get('/health')).status, 200);
+});
