@@ -28,6 +28,7 @@ export const batcherDefaults = Object.freeze({
   maxBatchTokens: 16_384,
   mode: 'adaptive' as BatchMode,
   maxConcurrentBatches: 2,
+  capabilityTimeoutMs: 60_000,
 });
 
 /**
@@ -135,6 +136,8 @@ export class Batcher {
     const running = executeBatch(id, entries, {
       registry: this.#registry,
       clock: this.#clock,
+      scheduler: this.#scheduler,
+      capabilityTimeoutMs: this.#options.capabilityTimeoutMs,
       observer: this.#observer,
       ...(this.#store === undefined ? {} : { store: this.#store }),
     })

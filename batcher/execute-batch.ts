@@ -2,7 +2,7 @@ import { type CapabilityRegistry } from '../capabilities/registry.js';
 import { messageOf } from '../server/errors.js';
 import { type QueuedRequest } from './queued-request.js';
 import { type Claim, type ResultStore } from './result-store.js';
-import { type BatchObserver, type CapabilityFailure, type Clock } from './types.js';
+import { type BatchObserver, type CapabilityFailure, type Clock, type Scheduler } from './types.js';
 
 type Outcome =
   | { readonly ok: true; readonly results: ReadonlyMap<number, unknown> }
@@ -11,6 +11,9 @@ type Outcome =
 export interface ExecuteBatchDeps {
   readonly registry: CapabilityRegistry;
   readonly clock: Clock;
+  /** Runs capability time limits; with `capabilityTimeoutMs`. */
+  readonly scheduler?: Scheduler;
+  readonly capabilityTimeoutMs?: number;
   readonly observer: BatchObserver;
   /** Shares results across batches (in-flight and, if sized, cached); absent, every batch computes its own. */
   readonly store?: ResultStore;
@@ -117,9 +120,12 @@ export async function executeBatch(
     executions += 1;
     let outcome: Outcome;
     try {
-      const results = await registry.get(name).run(
-        ids.map((id) => texts[id] ?? ''),
-        { dependencies, signal: controller.signal },
+      const results = await withTimeLimit(
+        registry.get(name).run(
+          ids.map((id) => texts[id] ?? ''),
+          { dependencies, signal: controller.signal },
+        ),
+        deps,
       );
       outcome =
         Array.isArray(results) && results.length === ids.length
@@ -130,7 +136,10 @@ export async function executeBatch(
               message: `capability "${name}" returned ${Array.isArray(results) ? results.length : typeof results} results for ${ids.length} texts`,
             };
     } catch (error) {
-      outcome = { ok: false, code: 'CAPABILITY_FAILED', message: `capability "${name}" failed: ${messageOf(error)}` };
+      outcome =
+        error === timedOut
+          ? { ok: false, code: 'CAPABILITY_TIMEOUT', message: `capability "${name}" did not finish within ${deps.capabilityTimeoutMs} ms` }
+          : { ok: false, code: 'CAPABILITY_FAILED', message: `capability "${name}" failed: ${messageOf(error)}` };
     }
     claims.forEach((claim, i) => {
       if (outcome.ok) claim?.resolve(outcome.results.get(ids[i] ?? -1));
@@ -181,6 +190,27 @@ export async function executeBatch(
   for (const entry of entries) entry.request.signal?.removeEventListener('abort', abortIfAbandoned);
   const naiveExecutions = entries.reduce((sum, entry) => sum + entry.closure.size, 0);
   observer.batchFinished?.({ id: batchId, executions, capabilities: plan.length, naiveExecutions, durationMs: clock.now() - startedAt });
+}
+
+const timedOut = Symbol('timed out');
+
+/** The run's results, or the `timedOut` symbol thrown when the time limit passes first (the run is then abandoned). */
+function withTimeLimit<T>(run: Promise<T>, deps: ExecuteBatchDeps): Promise<T> {
+  const { scheduler, capabilityTimeoutMs } = deps;
+  if (scheduler === undefined || capabilityTimeoutMs === undefined) return run;
+  return new Promise<T>((resolve, reject) => {
+    const cancel = scheduler.schedule(() => reject(timedOut), capabilityTimeoutMs);
+    run.then(
+      (value) => {
+        cancel();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cancel();
+        reject(error);
+      },
+    );
+  });
 }
 
 function merge(a: Outcome, b: Outcome): Outcome {

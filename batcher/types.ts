@@ -28,6 +28,8 @@ export interface BatcherOptions {
   readonly mode?: BatchMode;
   /** Batches running at once before new requests wait (adaptive mode). @default 2 */
   readonly maxConcurrentBatches?: number;
+  /** A capability run that takes longer fails with CAPABILITY_TIMEOUT for the requests that need it. @default 60000 */
+  readonly capabilityTimeoutMs?: number;
 }
 
 /** One capability result for one text of a request, as soon as the batch has it. */
@@ -41,7 +43,7 @@ export interface ResultEvent {
 /** A capability the request asked for that could not be computed for it. */
 export interface CapabilityFailure {
   readonly capability: string;
-  readonly code: 'CAPABILITY_FAILED' | 'DEPENDENCY_FAILED' | 'CAPABILITY_BAD_OUTPUT';
+  readonly code: 'CAPABILITY_FAILED' | 'DEPENDENCY_FAILED' | 'CAPABILITY_BAD_OUTPUT' | 'CAPABILITY_TIMEOUT';
   readonly message: string;
 }
 

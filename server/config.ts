@@ -46,6 +46,8 @@ const envSchema = z.object({
   BATCH_MODE: z.enum(['adaptive', 'fixed']).default('adaptive'),
   /** Batches that run at once (adaptive mode); while all run, the next window grows. @default 2 */
   MAX_CONCURRENT_BATCHES: int(2, 1, 64),
+  /** A capability run that takes longer fails with CAPABILITY_TIMEOUT. @default 60000 */
+  CAPABILITY_TIMEOUT_MS: int(60_000, 1, 3_600_000),
   /** Finished results kept in an LRU keyed by capability and text; 0 turns the cache off. @default 0 */
   RESULT_CACHE_SIZE: int(0, 0, 10_000_000),
   /** How long a cached result may be served. @default 300000 */
@@ -110,6 +112,7 @@ export interface ServerConfig {
   readonly maxBatchTokens: number;
   readonly batchMode: 'adaptive' | 'fixed';
   readonly maxConcurrentBatches: number;
+  readonly capabilityTimeoutMs: number;
   readonly resultCacheSize: number;
   readonly resultCacheTtlMs: number;
   readonly maxTextsPerRequest: number;
@@ -162,6 +165,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxBatchTokens: e.MAX_BATCH_TOKENS,
     batchMode: e.BATCH_MODE,
     maxConcurrentBatches: e.MAX_CONCURRENT_BATCHES,
+    capabilityTimeoutMs: e.CAPABILITY_TIMEOUT_MS,
     resultCacheSize: e.RESULT_CACHE_SIZE,
     resultCacheTtlMs: e.RESULT_CACHE_TTL_MS,
     maxTextsPerRequest: e.MAX_TEXTS_PER_REQUEST,

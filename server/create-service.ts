@@ -36,6 +36,7 @@ export function createService(
       maxBatchTokens: config.maxBatchTokens,
       mode: config.batchMode,
       maxConcurrentBatches: config.maxConcurrentBatches,
+      capabilityTimeoutMs: config.capabilityTimeoutMs,
     },
     resultCache: { maxEntries: config.resultCacheSize, ttlMs: config.resultCacheTtlMs },
     maxQueuedTexts: config.maxQueuedTexts,

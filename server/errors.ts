@@ -22,6 +22,7 @@ export const errorDefinitions = {
   CAPABILITY_FAILED: { status: 500, message: 'A capability failed.' },
   DEPENDENCY_FAILED: { status: 500, message: 'A dependency of the capability failed.' },
   CAPABILITY_BAD_OUTPUT: { status: 500, message: 'A capability returned the wrong number of results.' },
+  CAPABILITY_TIMEOUT: { status: 504, message: 'A capability did not finish within its time limit.' },
   INTERNAL_ERROR: { status: 500, message: 'Internal server error.' },
   CAPABILITY_UNAVAILABLE: { status: 503, message: 'The capability is unavailable because its model did not load.' },
   NOT_READY: { status: 503, message: 'The server is still loading its models.' },
