@@ -5,6 +5,7 @@ import { alertRulesCapability } from './builtin/alert-rules.js';
 import { type BuildDeps } from './builtin/build-deps.js';
 import { catalogueRecommendationsCapability } from './builtin/catalogue-recommendations.js';
 import { embeddingClassifierCapability } from './builtin/embedding-classifier.js';
+import { faultInjectionCapability } from './builtin/fault-injection.js';
 import { languageIdCapability } from './builtin/language-id.js';
 import { textStatsCapability } from './builtin/text-stats.js';
 import { classifierCapability, embeddingCapability } from './builtin/model-capabilities.js';
@@ -85,6 +86,8 @@ async function buildOne(spec: CapabilitySpec, deps: BuildDeps): Promise<Capabili
       return languageIdCapability(spec);
     case 'text-stats':
       return textStatsCapability(spec);
+    case 'fault-injection':
+      return faultInjectionCapability(spec);
   }
 }
 

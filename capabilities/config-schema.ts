@@ -124,6 +124,24 @@ const languageId = z
 /** Characters, words and estimated tokens of each text; no model. */
 const textStats = z.object({ ...base, kind: z.literal('text-stats') }).strict();
 
+/** Chaos testing: markers in the texts make a batch fail, slow down, hang or return too few results. */
+const faultInjection = z
+  .object({
+    ...base,
+    kind: z.literal('fault-injection'),
+    params: z
+      .object({
+        failMarker: z.string().min(1).default('#fail'),
+        slowMarker: z.string().min(1).default('#slow'),
+        slowMs: z.number().int().min(0).max(600_000).default(200),
+        hangMarker: z.string().min(1).default('#hang'),
+        badOutputMarker: z.string().min(1).default('#short'),
+      })
+      .strict()
+      .default({ failMarker: '#fail', slowMarker: '#slow', slowMs: 200, hangMarker: '#hang', badOutputMarker: '#short' }),
+  })
+  .strict();
+
 export const capabilitySpecSchema = z.discriminatedUnion('kind', [
   embedding,
   classifier,
@@ -133,6 +151,7 @@ export const capabilitySpecSchema = z.discriminatedUnion('kind', [
   catalogueRecommendations,
   languageId,
   textStats,
+  faultInjection,
 ]);
 export type CapabilitySpec = z.infer<typeof capabilitySpecSchema>;
 export type CapabilityKind = CapabilitySpec['kind'];
