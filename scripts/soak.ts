@@ -1,0 +1,136 @@
+/**
+ * A bounded soak on loopback: starts capserve with cheap and fault-injecting capabilities and, for
+ * --seconds (default 60), drives HTTP and WebSocket load with random client disconnects, tiny
+ * deadlines, malformed bodies and injected capability faults. Prints requests sent, answered,
+ * abandoned by the client on purpose, and lost (sent, not abandoned, never answered: must be 0),
+ * with the server's RSS at start and end. Exits 1 if anything was lost or the server died.
+ *
+ *   npm run soak -- [--seconds 60] [--http 16] [--ws 4]
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { WebSocket } from 'ws';
+import { projectRoot } from '../server/project-root.js';
+import { startBenchServer } from './bench/bench-server.js';
+import { seededRandom } from './bench/corpus.js';
+import { rssMiB } from './bench/proc-stats.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, http: { type: 'string', default: '16' }, ws: { type: 'string', default: '4' } } });
+const seconds = Number(values.seconds);
+const random = seededRandom(42);
+const counts = { sent: 0, answered: 0, abandoned: 0, lost: 0, byStatus: new Map<string, number>() };
+const note = (key: string): void => void counts.byStatus.set(key, (counts.byStatus.get(key) ?? 0) + 1);
+
+const words = ['fine', 'text', 'delivery', 'late', 'great', 'refund'];
+const text = (): string => {
+  const roll = random();
+  const marker = roll < 0.05 ? ' #fail' : roll < 0.08 ? ' #slow' : roll < 0.09 ? ' #hang' : roll < 0.1 ? ' #short' : '';
+  return `${Array.from({ length: 3 + Math.floor(random() * 8) }, () => words[Math.floor(random() * words.length)]).join(' ')}${marker}`;
+};
+const body = (): { json: string; valid: boolean } => {
+  const roll = random();
+  if (roll < 0.05) return { json: '{"texts": [', valid: false };
+  if (roll < 0.08) return { json: JSON.stringify({ texts: [''], capabilities: ['chaos'] }), valid: false };
+  const request: Record<string, unknown> = {
+    texts: Array.from({ length: 1 + Math.floor(random() * 4) }, text),
+    capabilities: random() < 0.5 ? ['chaos', 'text-stats'] : ['text-stats', 'language'],
+  };
+  if (random() < 0.05) request.timeoutMs = 1 + Math.floor(random() * 20);
+  return { json: JSON.stringify(request), valid: true };
+};
+
+async function httpClient(url: string, until: number): Promise<void> {
+  while (Date.now() < until) {
+    const { json } = body();
+    const controller = new AbortController();
+    const disconnect = random() < 0.1;
+    if (disconnect) setTimeout(() => controller.abort(), Math.floor(random() * 30));
+    counts.sent += 1;
+    try {
+      const response = await fetch(`${url}/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json, signal: controller.signal });
+      await response.text();
+      counts.answered += 1;
+      note(String(response.status));
+    } catch (error) {
+      if (controller.signal.aborted) counts.abandoned += 1;
+      else {
+        counts.lost += 1;
+        note(`error: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+async function wsClient(url: string, until: number): Promise<void> {
+  while (Date.now() < until) {
+    const socket = new WebSocket(`${url.replace('http', 'ws')}/ws`);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const pending = new Set<number>();
+    let next = 0;
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as { id?: number; type: string };
+      if (message.id !== undefined && (message.type === 'done' || message.type === 'error') && pending.delete(message.id)) {
+        counts.answered += 1;
+        note(`ws ${message.type}`);
+      }
+    });
+    // A burst of requests, then either wait for every answer or drop the socket mid-flight.
+    for (let i = 0; i < 5 + Math.floor(random() * 10); i += 1) {
+      const { json, valid } = body();
+      const id = next++;
+      pending.add(id);
+      counts.sent += 1;
+      socket.send(valid ? JSON.stringify({ id, ...(JSON.parse(json) as object) }) : JSON.stringify({ id, texts: 'not an array' }));
+    }
+    if (random() < 0.3) {
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 20)));
+      counts.abandoned += pending.size;
+      pending.clear();
+      socket.terminate();
+      continue;
+    }
+    const deadline = Date.now() + 10_000;
+    while (pending.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    counts.lost += pending.size;
+    socket.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = path.join(projectRoot(), 'bench', 'out');
+  await mkdir(dir, { recursive: true });
+  const config = path.join(dir, 'soak.json');
+  await writeFile(
+    config,
+    JSON.stringify({
+      models: [],
+      capabilities: [
+        { name: 'chaos', kind: 'fault-injection', params: { slowMs: 100 } },
+        { name: 'text-stats', kind: 'text-stats' },
+        { name: 'language', kind: 'language-id' },
+      ],
+    }),
+  );
+  const server = await startBenchServer('server/main.ts', { CAPABILITIES_CONFIG: config, CAPABILITY_TIMEOUT_MS: '500' });
+  const rssStart = rssMiB(server.pid);
+  const until = Date.now() + seconds * 1000;
+  try {
+    await Promise.all([
+      ...Array.from({ length: Number(values.http) }, () => httpClient(server.url, until)),
+      ...Array.from({ length: Number(values.ws) }, () => wsClient(server.url, until)),
+    ]);
+    const rssEnd = rssMiB(server.pid);
+    const healthy = (await fetch(`${server.url}/health/ready`)).ok;
+    process.stdout.write(
+      `soak ${seconds} s: sent ${counts.sent}, answered ${counts.answered}, abandoned by the client ${counts.abandoned}, lost ${counts.lost}\n` +
+        `replies: ${[...counts.byStatus].map(([k, v]) => `${k}: ${v}`).join(', ')}\n` +
+        `server RSS ${rssStart} MiB at start, ${rssEnd} MiB at end; ready after the soak: ${healthy}\n`,
+    );
+    if (counts.lost > 0 || !healthy) process.exitCode = 1;
+  } finally {
+    await server.stop();
+  }
+}
+
+await main();
