@@ -13,6 +13,7 @@ import {
   type BatchRequest,
   type BatcherOptions,
   type Clock,
+  type RequestPriority,
   type Scheduler,
 } from './types.js';
 
@@ -29,7 +30,11 @@ export const batcherDefaults = Object.freeze({
   mode: 'adaptive' as BatchMode,
   maxConcurrentBatches: 2,
   capabilityTimeoutMs: 60_000,
+  priorityAgeMs: 1000,
 });
+
+/** Lower goes first. */
+const priorityRank: Readonly<Record<RequestPriority, number>> = { high: 0, normal: 1, low: 2 };
 
 /**
  * Collects concurrent requests into windows and runs each closed window as one batch.
@@ -105,32 +110,39 @@ export class Batcher {
 
     const tokens = request.texts.reduce((sum, text) => sum + estimateTokens(text), 0);
     const entry = new QueuedRequest(request, this.#registry.resolve(request.capabilities), this.#clock.now(), tokens);
-    const size = request.texts.length;
-    const { maxBatchTexts, maxBatchTokens } = this.#options;
-    if (this.#window.length > 0 && (this.#windowTexts + size > maxBatchTexts || this.#windowTokens + tokens > maxBatchTokens)) this.flush();
+    if (this.#options.mode === 'fixed' && this.#wouldOverflow(entry)) this.flush();
     this.#window.push(entry);
-    this.#windowTexts += size;
+    this.#windowTexts += entry.request.texts.length;
     this.#windowTokens += tokens;
     entry.watchAbort(() => this.#leaveWindow(entry));
-    if (this.#windowTexts >= maxBatchTexts || this.#windowTokens >= maxBatchTokens) {
-      this.flush();
-      return entry.promise;
+    if (this.#options.mode === 'fixed') {
+      if (this.#full()) this.flush();
+      else this.#cancelTimer ??= this.#scheduler.schedule(() => this.flush(), this.#options.windowMs);
+    } else if (this.#slotFree()) {
+      this.#dispatchSoon();
+    } else {
+      this.#armBound();
     }
-    if (this.#slotFree()) this.#dispatchSoon();
-    this.#cancelTimer ??= this.#scheduler.schedule(() => this.flush(), this.#options.windowMs);
     return entry.promise;
   }
 
-  /** Closes the open window now and starts its batch. */
+  /**
+   * Starts the next batch now: in fixed mode the whole open window; in adaptive mode the waiting
+   * requests in priority order (high, normal, low, each promoted one level per
+   * `priorityAgeMs` waited, then oldest first) up to the batch limits.
+   */
   flush(): void {
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
-    const entries = this.#window.filter((entry) => !entry.settled);
-    const texts = this.#windowTexts;
-    this.#window = [];
-    this.#windowTexts = 0;
-    this.#windowTokens = 0;
+    const live = this.#window.filter((entry) => !entry.settled);
+    const entries = this.#options.mode === 'fixed' ? live : this.#takeByPriority(live);
+    const taken = new Set(entries);
+    this.#window = live.filter((entry) => !taken.has(entry));
+    this.#windowTexts = this.#window.reduce((sum, entry) => sum + entry.request.texts.length, 0);
+    this.#windowTokens = this.#window.reduce((sum, entry) => sum + entry.tokens, 0);
+    if (this.#window.length > 0) this.#armBound();
     if (entries.length === 0) return;
+    const texts = entries.reduce((sum, entry) => sum + entry.request.texts.length, 0);
     const id = this.#nextBatchId++;
     this.#runningTexts += texts;
     const running = executeBatch(id, entries, {
@@ -151,7 +163,7 @@ export class Batcher {
         this.#runningTexts -= texts;
         this.#running.delete(running);
         // A slot is free: what gathered while every slot was busy goes now.
-        if (this.#window.length > 0 && this.#slotFree()) this.flush();
+        while (this.#window.length > 0 && this.#slotFree()) this.flush();
       });
     this.#running.add(running);
   }
@@ -170,6 +182,46 @@ export class Batcher {
     await this.onIdle();
   }
 
+  #full(): boolean {
+    return this.#windowTexts >= this.#options.maxBatchTexts || this.#windowTokens >= this.#options.maxBatchTokens;
+  }
+
+  #wouldOverflow(entry: QueuedRequest): boolean {
+    return (
+      this.#window.length > 0 &&
+      (this.#windowTexts + entry.request.texts.length > this.#options.maxBatchTexts || this.#windowTokens + entry.tokens > this.#options.maxBatchTokens)
+    );
+  }
+
+  /** Adaptive mode: the oldest waiting request goes no later than `windowMs` after it arrived, slot or not. */
+  #armBound(): void {
+    if (this.#cancelTimer !== undefined) return;
+    const oldest = Math.min(...this.#window.map((entry) => entry.enqueuedAt));
+    const delay = Math.max(0, oldest + this.#options.windowMs - this.#clock.now());
+    this.#cancelTimer = this.#scheduler.schedule(() => {
+      this.#cancelTimer = undefined;
+      if (this.#window.length > 0) this.flush();
+    }, delay);
+  }
+
+  /** The next batch's requests: by effective priority, then age, while they fit the limits (at least one). */
+  #takeByPriority(live: readonly QueuedRequest[]): QueuedRequest[] {
+    const now = this.#clock.now();
+    const rank = (entry: QueuedRequest): number => priorityRank[entry.priority] - Math.floor((now - entry.enqueuedAt) / this.#options.priorityAgeMs);
+    const ordered = [...live].sort((a, b) => rank(a) - rank(b) || a.enqueuedAt - b.enqueuedAt);
+    const taken: QueuedRequest[] = [];
+    let texts = 0;
+    let tokens = 0;
+    for (const entry of ordered) {
+      const size = entry.request.texts.length;
+      if (taken.length > 0 && (texts + size > this.#options.maxBatchTexts || tokens + entry.tokens > this.#options.maxBatchTokens)) break;
+      taken.push(entry);
+      texts += size;
+      tokens += entry.tokens;
+    }
+    return taken;
+  }
+
   #slotFree(): boolean {
     return this.#options.mode === 'adaptive' && this.#running.size < this.#options.maxConcurrentBatches;
   }
@@ -183,7 +235,7 @@ export class Batcher {
     this.#dispatchQueued = true;
     this.#scheduler.schedule(() => {
       this.#dispatchQueued = false;
-      if (this.#window.length > 0 && this.#slotFree()) this.flush();
+      while (this.#window.length > 0 && this.#slotFree()) this.flush();
     }, 0);
   }
 

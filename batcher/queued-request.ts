@@ -1,5 +1,5 @@
 import { CapserveError, isCapserveError } from '../server/errors.js';
-import { type BatchReply, type BatchRequest } from './types.js';
+import { type BatchReply, type BatchRequest, type RequestPriority } from './types.js';
 
 /**
  * A request waiting in a window or running in a batch. It settles exactly once: with its reply,
@@ -14,6 +14,7 @@ export class QueuedRequest {
   readonly enqueuedAt: number;
   /** Estimated tokens of its texts, for the window's token budget. */
   readonly tokens: number;
+  readonly priority: RequestPriority;
   readonly promise: Promise<BatchReply>;
   #resolve!: (reply: BatchReply) => void;
   #reject!: (error: unknown) => void;
@@ -26,6 +27,7 @@ export class QueuedRequest {
     this.closure = new Set(closure);
     this.enqueuedAt = enqueuedAt;
     this.tokens = tokens;
+    this.priority = request.priority ?? 'normal';
     this.promise = new Promise<BatchReply>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

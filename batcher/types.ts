@@ -10,6 +10,9 @@ export interface Clock {
 
 export type BatchMode = 'adaptive' | 'fixed';
 
+/** Which requests go into the next batch first when more are waiting than fit (adaptive mode). */
+export type RequestPriority = 'high' | 'normal' | 'low';
+
 export interface BatcherOptions {
   /**
    * The longest a request waits for its window to close. In `fixed` mode every window stays
@@ -30,6 +33,8 @@ export interface BatcherOptions {
   readonly maxConcurrentBatches?: number;
   /** A capability run that takes longer fails with CAPABILITY_TIMEOUT for the requests that need it. @default 60000 */
   readonly capabilityTimeoutMs?: number;
+  /** A waiting request moves up one priority level per this many ms, so low never starves. @default 1000 */
+  readonly priorityAgeMs?: number;
 }
 
 /** One capability result for one text of a request, as soon as the batch has it. */
@@ -55,6 +60,8 @@ export interface BatchRequest {
   readonly signal?: AbortSignal;
   /** Called once per text and requested capability as soon as that capability finishes. */
   readonly onResult?: (event: ResultEvent) => void;
+  /** @default "normal" */
+  readonly priority?: RequestPriority;
 }
 
 export interface BatchInfo {

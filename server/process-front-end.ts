@@ -82,7 +82,7 @@ export class ProcessFrontEnd {
 
     const media = input.capabilities.filter((name) => (mediaCapabilities as readonly string[]).includes(name));
     if (classification.routing.queue === 'gpu' && input.text !== undefined && media.length === 0) {
-      const reply = await service.classify({ texts: [input.text], capabilities: input.capabilities, ...(signal ? { signal } : {}) });
+      const reply = await service.classify({ texts: [input.text], capabilities: input.capabilities, priority: input.priority, ...(signal ? { signal } : {}) });
       return { kind: 'inline', classification, reply };
     }
     const queueName: QueueName = classification.routing.queue === 'gpu' ? 'cpu_standard' : classification.routing.queue;

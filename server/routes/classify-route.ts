@@ -19,6 +19,8 @@ export const classifyBodySchema = z
     capabilities: z.array(z.string().min(1)).min(1, 'give at least one capability'),
     /** This request's deadline; the server's REQUEST_TIMEOUT_MS when absent. */
     timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    /** Which waiting requests join the next batch first under load. @default "normal" */
+    priority: z.enum(['high', 'normal', 'low']).optional(),
   })
   .strict();
 export type ClassifyBody = z.infer<typeof classifyBodySchema>;
@@ -77,11 +79,11 @@ export function classifyRoute(service: CapserveService, limits: ClassifyLimits):
           if (!reply.raw.writableFinished) controller.abort();
         };
         reply.raw.once('close', onClose);
-        const { texts, capabilities, timeoutMs } = request.body;
+        const { texts, capabilities, timeoutMs, priority } = request.body;
         const deadline = deadlineSignal(timeoutMs ?? limits.requestTimeoutMs, controller.signal);
         let answer: BatchReply;
         try {
-          answer = await service.classify({ texts, capabilities, signal: deadline.signal });
+          answer = await service.classify({ texts, capabilities, signal: deadline.signal, ...(priority === undefined ? {} : { priority }) });
         } finally {
           deadline.clear();
         }

@@ -83,6 +83,7 @@ export function registerWsRoute(app: FastifyInstance, service: CapserveService, 
           texts: body.texts,
           capabilities: body.capabilities,
           signal: deadline.signal,
+          ...(body.priority === undefined ? {} : { priority: body.priority }),
           onResult: (event) => connection.send({ id, type: 'result', ...event }),
         });
       } finally {

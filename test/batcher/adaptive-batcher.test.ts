@@ -184,3 +184,39 @@ t.test('with a result cache, a repeated text runs no capability at all', async (
   t.equal(runs.length, 1, 'served from the cache');
   t.match(store?.stats(), { hits: 2, size: 2 });
 });
+
+t.test('while busy, the next batch takes high before normal before low; waiting promotes low so it cannot starve', async (t) => {
+  const { time, batcher, runs } = setup({ maxBatchTexts: 2, priorityAgeMs: 100 });
+  void batcher.submit({ texts: ['first'], capabilities: ['model'] });
+  time.advance(0);
+  await settle();
+  void batcher.submit({ texts: ['low-1'], capabilities: ['model'], priority: 'low' });
+  void batcher.submit({ texts: ['normal-1'], capabilities: ['model'] });
+  void batcher.submit({ texts: ['high-1'], capabilities: ['model'], priority: 'high' });
+  void batcher.submit({ texts: ['high-2'], capabilities: ['model'], priority: 'high' });
+  time.advance(5);
+  runs[0]?.release();
+  await settle();
+  t.same(runs[1]?.texts, ['high-1', 'high-2'], 'high first, oldest first within a level');
+  time.advance(4);
+  runs[1]?.release();
+  await settle();
+  t.same(runs[2]?.texts, ['normal-1', 'low-1']);
+  runs[2]?.release();
+
+  // Aged: a low request that has waited two promotion steps outranks a fresh high one.
+  const aged = setup({ maxBatchTexts: 1, priorityAgeMs: 100, windowMs: 10_000 });
+  void aged.batcher.submit({ texts: ['busy'], capabilities: ['model'] });
+  aged.time.advance(0);
+  await settle();
+  void aged.batcher.submit({ texts: ['old-low'], capabilities: ['model'], priority: 'low' });
+  aged.time.advance(250);
+  void aged.batcher.submit({ texts: ['new-high'], capabilities: ['model'], priority: 'high' });
+  aged.runs[0]?.release();
+  await settle();
+  t.same(aged.runs[1]?.texts, ['old-low'], 'promoted past the newcomer');
+  aged.runs[1]?.release();
+  await settle();
+  aged.runs[2]?.release();
+  await aged.batcher.onIdle();
+});
