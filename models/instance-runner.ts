@@ -23,7 +23,7 @@ export interface InstanceStats {
  * input never fails another's.
  */
 export class InstanceRunner {
-  readonly backend: ModelBackend;
+  #backend: ModelBackend;
   readonly #maxCallTexts: number;
   readonly #queue = new PQueue({ concurrency: 1 });
   readonly #waiting: Call[] = [];
@@ -33,8 +33,22 @@ export class InstanceRunner {
   #active = 0;
 
   constructor(backend: ModelBackend, maxCallTexts: number) {
-    this.backend = backend;
+    this.#backend = backend;
     this.#maxCallTexts = Math.max(1, maxCallTexts);
+  }
+
+  get backend(): ModelBackend {
+    return this.#backend;
+  }
+
+  /** Whether the backend can still run (a worker thread that died cannot). */
+  get alive(): boolean {
+    return this.#backend.alive?.() ?? true;
+  }
+
+  /** Puts a freshly loaded backend in place of a dead one; queued calls run on it. */
+  replaceBackend(backend: ModelBackend): void {
+    this.#backend = backend;
   }
 
   /** Calls waiting or running. */
@@ -98,8 +112,8 @@ export class InstanceRunner {
   async #call(texts: readonly string[]): Promise<Float32Array[]> {
     this.#calls += 1;
     this.#texts += texts.length;
-    const outputs = await this.backend.run(texts);
-    if (outputs.length !== texts.length) throw new Error(`model "${this.backend.info.name}" returned ${outputs.length} outputs for ${texts.length} texts`);
+    const outputs = await this.#backend.run(texts);
+    if (outputs.length !== texts.length) throw new Error(`model "${this.#backend.info.name}" returned ${outputs.length} outputs for ${texts.length} texts`);
     return outputs;
   }
 }

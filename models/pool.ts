@@ -5,7 +5,8 @@ import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendKind, type BackendLoader, type LoadOptions, type ModelInfo, type ModelSpec } from './types.js';
 
-export type ModelState = 'pending' | 'loading' | 'ready' | 'failed';
+/** `reloading`: an instance crashed (its worker thread died) and is being loaded again. */
+export type ModelState = 'pending' | 'loading' | 'ready' | 'reloading' | 'failed';
 
 /** What `/health/ready`, `/capabilities` and `/metrics` report about one model. */
 export interface ModelStatus {
@@ -47,6 +48,8 @@ export class ModelPool {
   readonly #loaders: Readonly<Record<BackendKind, BackendLoader>>;
   readonly #clock: () => number;
   readonly #maxCallTexts: number;
+  readonly #recovering = new Set<Instance>();
+  #closed = false;
 
   constructor(
     specs: readonly ModelSpec[],
@@ -142,18 +145,59 @@ export class ModelPool {
   /** Runs texts through the least busy instance of a loaded model. */
   async run(name: string, texts: readonly string[]): Promise<Float32Array[]> {
     const entry = this.#entries.get(name);
-    if (entry === undefined || entry.state !== 'ready' || entry.instances.length === 0) {
-      throw new CapserveError('CAPABILITY_UNAVAILABLE', `model "${name}" is not loaded${entry?.error ? `: ${entry.error}` : ''}`);
+    // A crash shows as a dead instance: reload it, and serve from the live ones meanwhile.
+    for (const instance of entry?.instances ?? []) if (!instance.alive && entry !== undefined) this.#recover(entry, instance);
+    const alive = entry?.instances.filter((instance) => instance.alive && !this.#recovering.has(instance)) ?? [];
+    if (entry === undefined || (entry.state !== 'ready' && entry.state !== 'reloading') || alive.length === 0) {
+      const why = entry?.state === 'reloading' ? ' (it is reloading after a crash)' : entry?.error ? `: ${entry.error}` : '';
+      throw new CapserveError('CAPABILITY_UNAVAILABLE', `model "${name}" is not loaded${why}`);
     }
-    let chosen = entry.instances[0] as Instance;
-    for (const instance of entry.instances) {
+    let chosen = alive[0] as Instance;
+    for (const instance of alive) {
       if (instance.depth < chosen.depth) chosen = instance;
     }
-    return chosen.run(texts);
+    try {
+      return await chosen.run(texts);
+    } catch (error) {
+      if (!chosen.alive) this.#recover(entry, chosen);
+      throw error;
+    }
+  }
+
+  /** True while any model is reloading a crashed instance (readiness is false meanwhile). */
+  get reloading(): boolean {
+    return [...this.#entries.values()].some((entry) => entry.state === 'reloading');
+  }
+
+  /** Loads a crashed instance again, with exponential backoff (0.5 s doubling to 30 s), until it works or the pool closes. */
+  #recover(entry: Entry, instance: Instance): void {
+    if (this.#recovering.has(instance) || this.#closed) return;
+    this.#recovering.add(instance);
+    entry.state = 'reloading';
+    void (async () => {
+      for (let attempt = 0; !this.#closed; attempt += 1) {
+        try {
+          const backend = await this.#loaders[entry.spec.backend](entry.spec, threadsFor(entry.spec, this.#options));
+          if (this.#closed) {
+            await backend.close();
+            return;
+          }
+          instance.replaceBackend(backend);
+          this.#recovering.delete(instance);
+          if (this.#recovering.size === 0 || ![...this.#recovering].some((i) => entry.instances.includes(i))) entry.state = 'ready';
+          delete entry.error;
+          return;
+        } catch (error) {
+          entry.error = `reload failed: ${messageOf(error)}`;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** attempt)));
+        }
+      }
+    })();
   }
 
   /** Waits for running calls, then releases every session. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const entry of this.#entries.values()) {
       await Promise.all(entry.instances.map((instance) => instance.onIdle()));
       await closeAll(entry.instances);

@@ -79,6 +79,8 @@ export interface ModelBackend {
   close(): Promise<void>;
   /** Real vs padded tokens over this instance's calls, for backends that pad. */
   padding?(): PaddingStats;
+  /** False once the backend can no longer run (its worker thread died); the pool then reloads it. */
+  alive?(): boolean;
 }
 
 /** Loads one instance of a model. */

@@ -82,6 +82,10 @@ class WorkerBackend implements ModelBackend {
     return this.#padding ?? { realTokens: 0, paddedTokens: 0, efficiency: 1 };
   }
 
+  alive(): boolean {
+    return this.#dead === undefined;
+  }
+
   async close(): Promise<void> {
     if (this.#dead !== undefined) return;
     const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));

@@ -71,8 +71,9 @@ export class CapserveService {
     return this.#phase;
   }
 
+  /** Started, not shutting down, and no model reloading a crashed instance. */
   get ready(): boolean {
-    return this.#phase === 'ready';
+    return this.#phase === 'ready' && !this.pool.reloading;
   }
 
   /** Loads every model, builds the capabilities and opens the batcher. */
