@@ -22,7 +22,8 @@ import { type CapserveService } from './service.js';
 
 export interface AppOptions {
   readonly service: CapserveService;
-  readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes' | 'requestTimeoutMs'>;
+  readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes' | 'requestTimeoutMs'> &
+    Partial<Pick<ServerConfig, 'wsMaxMessagesPerSecond'>>;
   readonly logger: FastifyBaseLogger;
   /** The `/process` and `/jobs` front-end; without it those routes are absent. */
   readonly frontEnd?: ProcessFrontEnd;
@@ -109,6 +110,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
   if (options.rateLimit !== undefined) await registerRateLimit(app, options.rateLimit);
+  // An API, not pages: nothing to sniff, frame or cache, and no referrer to leak.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('cache-control', 'no-store');
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
     service.metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);

@@ -91,6 +91,8 @@ const envSchema = z.object({
   RATE_LIMIT_MAX: int(0, 0, 10_000_000),
   /** The rate-limit window. @default 60000 */
   RATE_LIMIT_WINDOW_MS: int(60_000, 1000, 86_400_000),
+  /** Messages one WebSocket may send per second; past it each message gets a RATE_LIMITED error (socket kept). @default 200 */
+  WS_MAX_MESSAGES_PER_SECOND: int(200, 1, 1_000_000),
   /** Texts queued or running in the batcher before new requests get 429. @default 4096 */
   MAX_QUEUED_TEXTS: int(4096, 1, 10_000_000),
   /** Deadline of a /classify or WebSocket request without its own `timeoutMs`. @default 30000 */
@@ -135,6 +137,7 @@ export interface ServerConfig {
   readonly maxQueuedTexts: number;
   readonly requestTimeoutMs: number;
   readonly rateLimitMax: number;
+  readonly wsMaxMessagesPerSecond: number;
   readonly rateLimitWindowMs: number;
 }
 
@@ -187,6 +190,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxQueuedTexts: e.MAX_QUEUED_TEXTS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     rateLimitMax: e.RATE_LIMIT_MAX,
+    wsMaxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
     rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
   });
 }

@@ -27,7 +27,13 @@ export interface WsConnection {
  * streamed as soon as the batch has them, then a `done`. Invalid messages get an `error`
  * and the socket stays open; closing the socket cancels everything it still waits for.
  */
-export function registerWsRoute(app: FastifyInstance, service: CapserveService, limits: ClassifyLimits, extra: WsMessageHandler[] = []): void {
+export function registerWsRoute(
+  app: FastifyInstance,
+  service: CapserveService,
+  limits: ClassifyLimits & { readonly wsMaxMessagesPerSecond?: number },
+  extra: WsMessageHandler[] = [],
+): void {
+  const perSecond = limits.wsMaxMessagesPerSecond ?? Number.POSITIVE_INFINITY;
   app.get('/ws', { websocket: true, schema: { hide: true } }, (socket: WebSocket, request) => {
     const closed = new AbortController();
     socket.once('close', () => closed.abort());
@@ -43,7 +49,20 @@ export function registerWsRoute(app: FastifyInstance, service: CapserveService, 
       connection.send({ ...(id === undefined ? {} : { id }), type: 'error', ...coded.toBody().error });
     };
 
+    // A fixed one-second window per socket: cheap, and enough to stop one client flooding the batcher.
+    let windowStart = 0;
+    let inWindow = 0;
     socket.on('message', (data, isBinary) => {
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        inWindow = 0;
+      }
+      inWindow += 1;
+      if (inWindow > perSecond) {
+        fail(new CapserveError('RATE_LIMITED', `more than ${perSecond} messages in one second on this socket`, { details: { retryAfterSeconds: 1 } }));
+        return;
+      }
       let message: unknown;
       try {
         if (isBinary) throw new Error('binary frames are not accepted');

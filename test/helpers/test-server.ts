@@ -65,6 +65,7 @@ export async function startTestServer(
     apiKeys?: readonly string[];
     rateLimit?: { max: number; windowMs: number };
     requestTimeoutMs?: number;
+    wsMaxMessagesPerSecond?: number;
     jobs?: Partial<JobsConfig>;
   } = {},
 ): Promise<TestServer> {
@@ -86,7 +87,11 @@ export async function startTestServer(
   const jobs = options.jobs === undefined ? undefined : createJobs(service, { ...testJobsConfig, ...options.jobs }, logger);
   const app = await buildApp({
     service,
-    config: { ...limits, ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }) },
+    config: {
+      ...limits,
+      ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+      ...(options.wsMaxMessagesPerSecond === undefined ? {} : { wsMaxMessagesPerSecond: options.wsMaxMessagesPerSecond }),
+    },
     logger,
     ...(jobs === undefined ? {} : { frontEnd: jobs.frontEnd }),
     ...(options.apiKeys === undefined ? {} : { auth: { keys: new ApiKeys(options.apiKeys), exemptPaths: ['/health', '/health/ready', '/metrics'] } }),

@@ -147,3 +147,26 @@ t.test('malformed WebSocket messages get errors on an open socket; an oversized 
   big.send(JSON.stringify({ id: 'big', texts: ['x'.repeat(100_000)], capabilities: ['classification'] }));
   t.equal(await closed, 1009, 'message too big');
 });
+
+t.test('a socket that sends too many messages a second gets RATE_LIMITED errors and stays open', async (t) => {
+  const server = await startTestServer(t, [recordingCapability('classification')], { wsMaxMessagesPerSecond: 5 });
+  const client = await TestWsClient.connect(`${server.url.replace('http', 'ws')}/ws`);
+  t.teardown(() => client.close());
+  for (let i = 0; i < 8; i += 1) client.send({ id: i, texts: ['x'], capabilities: ['classification'] });
+  const limited = await client.next((m) => m.type === 'error' && m.code === 'RATE_LIMITED');
+  t.match(limited.message, /more than 5 messages/);
+  await client.next((m) => m.id === 4 && m.type === 'done');
+  t.equal(client.received.filter((m) => m.code === 'RATE_LIMITED').length >= 1, true);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  client.send({ id: 'later', texts: ['x'], capabilities: ['classification'] });
+  t.equal((await client.next((m) => m.id === 'later' && (m.type === 'done' || m.type === 'error'))).type, 'done', 'served again in the next second');
+});
+
+t.test('responses carry security headers', async (t) => {
+  const server = await startTestServer(t, [recordingCapability('classification')]);
+  const reply = await server.get('/health');
+  t.equal(reply.headers.get('x-content-type-options'), 'nosniff');
+  t.equal(reply.headers.get('x-frame-options'), 'DENY');
+  t.equal(reply.headers.get('cache-control'), 'no-store');
+  t.equal(reply.headers.get('referrer-policy'), 'no-referrer');
+});
