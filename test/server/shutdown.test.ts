@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { projectRoot as findProjectRoot } from '../../server/project-root.js';
+
+const projectRoot = findProjectRoot();
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+t.test('SIGTERM: the request in flight is answered, then the process exits 0', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'capserve-shutdown-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'capabilities.json');
+  await writeFile(config, JSON.stringify({ models: [], capabilities: [{ name: 'chaos', kind: 'fault-injection', params: { slowMs: 1500 } }] }));
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server', 'main.ts')], {
+    cwd: projectRoot,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), CAPABILITIES_CONFIG: config, SHUTDOWN_GRACE_MS: '10000', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; !(await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)); i += 1) {
+    if (i > 300) throw new Error(`not ready: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  const inFlight = fetch(`${url}/classify`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ texts: ['take your time #slow'], capabilities: ['chaos'] }),
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  child.kill('SIGTERM');
+  const response = await inFlight;
+  t.equal(response.status, 200, 'accepted before SIGTERM, answered after it');
+  t.same(((await response.json()) as any).results, [{ chaos: { ok: true } }]);
+  t.equal(await exited, 0, `exit code (log: ${output.slice(-1500)})`);
+  t.match(output, /shutting down[\s\S]*stopped/);
+});
