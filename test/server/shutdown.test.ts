@@ -1,21 +1,13 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { projectRoot as findProjectRoot } from '../../server/project-root.js';
+import { freePort } from '../../scripts/free-port.js';
 
 const projectRoot = findProjectRoot();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 t.test('SIGTERM: the request in flight is answered, then the process exits 0', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'capserve-shutdown-'));

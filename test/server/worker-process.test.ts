@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -9,6 +8,7 @@ import { projectRoot as findProjectRoot } from '../../server/project-root.js';
 
 const projectRoot = findProjectRoot();
 import { startRedis } from '../helpers/redis-server.js';
+import { freePort } from '../../scripts/free-port.js';
 
 /**
  * The scale-out path with the real entry points, as an operator runs them: a server that only
@@ -53,14 +53,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 t.test('the worker refuses to start without REDIS_URL', async (t) => {
   const env = { ...process.env };
