@@ -15,6 +15,7 @@ import {
 } from '../jobs/types.js';
 import { CapserveError } from './errors.js';
 import { type JobMetrics, registerJobMetrics } from './job-metrics.js';
+import { checkNoDuplicateCapabilities } from './routes/classify-route.js';
 import { type CapserveService } from './service.js';
 
 /** A `/process` job as it arrives: text, or one uploaded file, with what to do with it. */
@@ -139,8 +140,7 @@ export class ProcessFrontEnd {
         details: { unknown, valid: [...known, ...mediaCapabilities].sort() },
       });
     }
-    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-    if (duplicate !== undefined) throw new CapserveError('DUPLICATE_CAPABILITY', `capability "${duplicate}" is requested more than once`);
+    checkNoDuplicateCapabilities(names);
   }
 
   /** The inline batcher as a routing candidate. */

@@ -50,7 +50,12 @@ export function checkClassifyBody(body: ClassifyBody, limits: ClassifyLimits): v
       details: { index: malformed },
     });
   }
-  const duplicate = body.capabilities.find((name, i) => body.capabilities.indexOf(name) !== i);
+  checkNoDuplicateCapabilities(body.capabilities);
+}
+
+/** DUPLICATE_CAPABILITY for a capability named twice (in /classify, WebSocket and /process requests alike). */
+export function checkNoDuplicateCapabilities(names: readonly string[]): void {
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
   if (duplicate !== undefined) {
     throw new CapserveError('DUPLICATE_CAPABILITY', `capability "${duplicate}" is requested more than once`, {
       details: { capability: duplicate },
