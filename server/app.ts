@@ -12,9 +12,11 @@ import { type ServerConfig } from './config.js';
 import { type ApiKeys } from './api-keys.js';
 import { CapserveError, isCapserveError } from './errors.js';
 import { classifyRoute } from './routes/classify-route.js';
+import { type ModelRepository } from '../models/repository/model-repository.js';
 import { type ProcessFrontEnd } from './process-front-end.js';
 import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
 import { infoRoutes } from './routes/info-routes.js';
+import { modelRoutes } from './routes/model-routes.js';
 import { processRoutes } from './routes/process-routes.js';
 import { wsJobMessages } from './routes/ws-job-messages.js';
 import { registerWsRoute } from './routes/ws-route.js';
@@ -31,6 +33,8 @@ export interface AppOptions {
   readonly auth?: { readonly keys: ApiKeys; readonly exemptPaths: readonly string[] };
   /** Per-client request limits; absent or max 0, none. */
   readonly rateLimit?: RateLimitOptions;
+  /** The model repository behind `/models`; absent, those routes are too. */
+  readonly repository?: ModelRepository;
 }
 
 /** Fastify errors that are the client's fault, mapped onto our codes. */
@@ -125,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(infoRoutes(service));
   await app.register(classifyRoute(service, config));
+  if (options.repository !== undefined) await app.register(modelRoutes(options.repository));
   const frontEnd = options.frontEnd;
   if (frontEnd !== undefined) {
     // One file per job, bounded by MAX_UPLOAD_BYTES; its type is sniffed from its bytes later.

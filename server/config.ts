@@ -83,6 +83,8 @@ const envSchema = z.object({
   JOB_RESULT_TTL_MS: int(3_600_000, 1000),
   /** This process's id in worker routing. @default "<hostname>-<pid>" */
   WORKER_ID: z.string().min(1).optional(),
+  /** The model repository: <model>/<version>/manifest.json with SHA-256 per file. @default "models/repository" */
+  MODEL_REPOSITORY: z.string().min(1).optional(),
   /** Bearer API keys, comma-separated or `file:<path>` (one per line); unset: no authentication. */
   API_KEYS: z.string().optional(),
   /** Routes served without a key, comma-separated exact paths. @default "/health,/health/ready,/metrics" */
@@ -137,6 +139,7 @@ export interface ServerConfig {
   readonly maxQueuedTexts: number;
   readonly requestTimeoutMs: number;
   readonly rateLimitMax: number;
+  readonly modelRepository: string;
   readonly wsMaxMessagesPerSecond: number;
   readonly rateLimitWindowMs: number;
 }
@@ -190,6 +193,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxQueuedTexts: e.MAX_QUEUED_TEXTS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     rateLimitMax: e.RATE_LIMIT_MAX,
+    modelRepository: path.resolve(e.MODEL_REPOSITORY ?? path.join(root, 'models', 'repository')),
     wsMaxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
     rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
   });

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { loadCapabilitiesConfig } from '../capabilities/load-config.js';
+import { ModelRepository } from '../models/repository/model-repository.js';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createJobs } from './create-jobs.js';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     frontEnd: jobs.frontEnd,
     auth: { keys: config.apiKeys, exemptPaths: config.authExemptPaths },
     rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, exemptPaths: config.authExemptPaths },
+    repository: new ModelRepository(config.modelRepository),
   });
 
   let stopping = false;

@@ -7,6 +7,7 @@ import { CapabilityRegistry } from '../../capabilities/registry.js';
 import { type Capability } from '../../capabilities/types.js';
 import { defaultLoaders } from '../../models/loaders.js';
 import { ModelPool } from '../../models/pool.js';
+import { ModelRepository } from '../../models/repository/model-repository.js';
 import { ApiKeys } from '../../server/api-keys.js';
 import { buildApp } from '../../server/app.js';
 import { type ServerConfig } from '../../server/config.js';
@@ -64,6 +65,8 @@ export async function startTestServer(
     maxQueuedTexts?: number;
     apiKeys?: readonly string[];
     rateLimit?: { max: number; windowMs: number };
+    /** A model repository folder behind /models. */
+    repository?: string;
     requestTimeoutMs?: number;
     wsMaxMessagesPerSecond?: number;
     jobs?: Partial<JobsConfig>;
@@ -95,6 +98,7 @@ export async function startTestServer(
     logger,
     ...(jobs === undefined ? {} : { frontEnd: jobs.frontEnd }),
     ...(options.apiKeys === undefined ? {} : { auth: { keys: new ApiKeys(options.apiKeys), exemptPaths: ['/health', '/health/ready', '/metrics'] } }),
+    ...(options.repository === undefined ? {} : { repository: new ModelRepository(options.repository) }),
     ...(options.rateLimit === undefined ? {} : { rateLimit: { ...options.rateLimit, exemptPaths: ['/health', '/health/ready', '/metrics'] } }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CapserveError, messageOf } from '../../server/errors.js';
+import { diffManifests, type Manifest, type ManifestDiff, manifestSchema } from './manifest.js';
+
+/** One model of the repository with its versions, newest last. */
+export interface RepositoryModel {
+  readonly name: string;
+  /** The version `default` resolves to: the `default` file's, else the newest. */
+  readonly defaultVersion: number;
+  readonly versions: readonly Manifest[];
+}
+
+const DEFAULT_FILE = 'default';
+const NAME = /^[a-z0-9][a-z0-9_.-]*$/i;
+
+/**
+ * The model repository (MODEL_REPOSITORY): `<model>/<version>/manifest.json` plus the files it
+ * lists with their SHA-256, and an optional `<model>/default` holding the default version.
+ * Names from clients are checked against the folders found, never joined into paths unchecked.
+ */
+export class ModelRepository {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  async list(): Promise<RepositoryModel[]> {
+    let entries: string[];
+    try {
+      entries = (await readdir(this.root, { withFileTypes: true })).filter((e) => e.isDirectory() && NAME.test(e.name)).map((e) => e.name);
+    } catch {
+      return [];
+    }
+    const models = await Promise.all(entries.sort().map((name) => this.#read(name)));
+    return models.filter((model): model is RepositoryModel => model !== undefined);
+  }
+
+  async get(name: string): Promise<RepositoryModel> {
+    const model = NAME.test(name) ? await this.#read(name) : undefined;
+    if (model === undefined) throw new CapserveError('MODEL_NOT_FOUND', `no model "${name}" in the repository`);
+    return model;
+  }
+
+  /** The manifest of `version` ("default" or a number), after checking every file against its SHA-256. */
+  async resolve(name: string, version: number | 'default'): Promise<{ readonly dir: string; readonly manifest: Manifest }> {
+    const manifest = await this.#version(name, version);
+    const dir = path.join(this.root, name, String(manifest.version));
+    await this.verify(dir, manifest);
+    return { dir, manifest };
+  }
+
+  /** Throws MODEL_CHECKSUM_MISMATCH naming the first file that is missing or differs. */
+  async verify(dir: string, manifest: Manifest): Promise<void> {
+    for (const [file, expected] of Object.entries(manifest.files)) {
+      const full = path.resolve(dir, file);
+      if (!full.startsWith(path.resolve(dir) + path.sep)) {
+        throw new CapserveError('MODEL_CHECKSUM_MISMATCH', `model "${manifest.name}" v${manifest.version}: "${file}" is outside its version folder`);
+      }
+      let actual: string;
+      try {
+        actual = await sha256(full);
+      } catch (error) {
+        throw new CapserveError('MODEL_CHECKSUM_MISMATCH', `model "${manifest.name}" v${manifest.version}: cannot read ${file}: ${messageOf(error)}`);
+      }
+      if (actual !== expected) {
+        throw new CapserveError('MODEL_CHECKSUM_MISMATCH', `model "${manifest.name}" v${manifest.version}: ${file} has SHA-256 ${actual}, the manifest says ${expected}`, {
+          details: { model: manifest.name, version: manifest.version, file },
+        });
+      }
+    }
+  }
+
+  /** Makes `version` the default (written atomically: a temporary file renamed over the old one). */
+  async setDefault(name: string, version: number): Promise<RepositoryModel> {
+    const model = await this.get(name);
+    if (!model.versions.some((v) => v.version === version)) {
+      throw new CapserveError('MODEL_VERSION_NOT_FOUND', `model "${name}" has no version ${version}`, { details: { versions: model.versions.map((v) => v.version) } });
+    }
+    const file = path.join(this.root, name, DEFAULT_FILE);
+    await writeFile(`${file}.tmp`, `${version}\n`);
+    await rename(`${file}.tmp`, file);
+    return this.get(name);
+  }
+
+  async diff(name: string, from: number, to: number): Promise<ManifestDiff> {
+    return diffManifests(await this.#version(name, from), await this.#version(name, to));
+  }
+
+  async #version(name: string, version: number | 'default'): Promise<Manifest> {
+    const model = await this.get(name);
+    const wanted = version === 'default' ? model.defaultVersion : version;
+    const manifest = model.versions.find((v) => v.version === wanted);
+    if (manifest === undefined) {
+      throw new CapserveError('MODEL_VERSION_NOT_FOUND', `model "${name}" has no version ${wanted}`, { details: { versions: model.versions.map((v) => v.version) } });
+    }
+    return manifest;
+  }
+
+  async #read(name: string): Promise<RepositoryModel | undefined> {
+    const dir = path.join(this.root, name);
+    let folders: string[];
+    try {
+      folders = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && /^[1-9]\d*$/.test(e.name)).map((e) => e.name);
+    } catch {
+      return undefined;
+    }
+    const versions: Manifest[] = [];
+    for (const folder of folders) {
+      const file = path.join(dir, folder, 'manifest.json');
+      let raw: unknown;
+      try {
+        raw = JSON.parse(await readFile(file, 'utf8'));
+      } catch (error) {
+        throw new CapserveError('CONFIG_INVALID', `${file}: ${messageOf(error)}`);
+      }
+      const parsed = manifestSchema.safeParse(raw);
+      if (!parsed.success) throw new CapserveError('CONFIG_INVALID', `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (parsed.data.name !== name || String(parsed.data.version) !== folder) {
+        throw new CapserveError('CONFIG_INVALID', `${file}: says ${parsed.data.name} v${parsed.data.version}, but lives in ${name}/${folder}`);
+      }
+      versions.push(parsed.data);
+    }
+    if (versions.length === 0) return undefined;
+    versions.sort((a, b) => a.version - b.version);
+    const newest = versions[versions.length - 1]?.version ?? 1;
+    return { name, defaultVersion: await this.#defaultOf(dir, versions, newest), versions };
+  }
+
+  async #defaultOf(dir: string, versions: readonly Manifest[], newest: number): Promise<number> {
+    try {
+      const chosen = Number((await readFile(path.join(dir, DEFAULT_FILE), 'utf8')).trim());
+      return versions.some((v) => v.version === chosen) ? chosen : newest;
+    } catch {
+      return newest;
+    }
+  }
+}
+
+async function sha256(file: string): Promise<string> {
+  if (!(await stat(file)).isFile()) throw new Error('not a file');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}

@@ -1,0 +1,36 @@
+import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type ModelRepository } from '../../models/repository/model-repository.js';
+
+const name = z.object({ name: z.string().min(1).max(200) });
+const version = z.coerce.number().int().min(1);
+
+/** `GET /models`, `GET /models/:name`, `POST /models/:name/default`, `GET /models/:name/diff`, `POST /models/:name/versions/:version/verify`. */
+export function modelRoutes(repository: ModelRepository): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get('/models', { schema: { summary: 'Models of the repository with their versions, metrics and default.' } }, async () => ({
+      models: await repository.list(),
+    }));
+    app.get('/models/:name', { schema: { summary: 'One model: its versions (manifests) and default.', params: name } }, async (request) =>
+      repository.get(request.params.name),
+    );
+    app.post(
+      '/models/:name/default',
+      { schema: { summary: 'Make a version the default.', params: name, body: z.object({ version }).strict() } },
+      async (request) => repository.setDefault(request.params.name, request.body.version),
+    );
+    app.get(
+      '/models/:name/diff',
+      { schema: { summary: 'Manifest, file and metric differences between two versions.', params: name, querystring: z.object({ from: version, to: version }).strict() } },
+      async (request) => repository.diff(request.params.name, request.query.from, request.query.to),
+    );
+    app.post(
+      '/models/:name/versions/:version/verify',
+      { schema: { summary: "Check every file of a version against its manifest's SHA-256.", params: name.extend({ version }) } },
+      async (request) => {
+        const { manifest } = await repository.resolve(request.params.name, request.params.version);
+        return { name: manifest.name, version: manifest.version, verified: Object.keys(manifest.files).length };
+      },
+    );
+  };
+}

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { recordingCapability } from '../helpers/recording-capability.js';
+import { startTestServer } from '../helpers/test-server.js';
+
+const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** Writes `<root>/<name>/<version>/` with the given files and a manifest listing their digests. */
+async function addVersion(root: string, name: string, version: number, files: Record<string, string>, extra: Record<string, unknown> = {}): Promise<string> {
+  const dir = path.join(root, name, String(version));
+  await mkdir(dir, { recursive: true });
+  for (const [file, content] of Object.entries(files)) await writeFile(path.join(dir, file), content);
+  const manifest = {
+    name,
+    version,
+    backend: 'onnx',
+    task: 'classification',
+    files: Object.fromEntries(Object.entries(files).map(([file, content]) => [file, sha(content)])),
+    labels: ['negative', 'positive'],
+    createdAt: new Date(Date.UTC(2026, 10, version)).toISOString(),
+    ...extra,
+  };
+  await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return dir;
+}
+
+t.test('the repository lists versions, sets the default, diffs versions and refuses a file that does not match its SHA-256', async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), 'capserve-repo-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  await addVersion(root, 'reviews', 1, { 'model.onnx': 'weights v1', 'config.json': '{}' }, { metrics: { accuracy: 0.8, macroF1: 0.75 } });
+  const v2 = await addVersion(root, 'reviews', 2, { 'model.onnx': 'weights v2', 'vocab.txt': 'a b' }, { metrics: { accuracy: 0.86 }, tags: ['candidate'] });
+  const server = await startTestServer(t, [recordingCapability('classification')], { repository: root });
+
+  const listed = await server.get('/models');
+  t.equal(listed.status, 200);
+  t.match(listed.body.models, [{ name: 'reviews', defaultVersion: 2, versions: [{ version: 1 }, { version: 2, tags: ['candidate'] }] }]);
+
+  const set = await server.post('/models/reviews/default', { version: 1 });
+  t.equal(set.status, 200);
+  t.equal(set.body.defaultVersion, 1);
+  t.equal((await server.get('/models/reviews')).body.defaultVersion, 1, 'the default survives a re-read');
+  t.match(await server.post('/models/reviews/default', { version: 9 }), { status: 404, body: { error: { code: 'MODEL_VERSION_NOT_FOUND', versions: [1, 2] } } });
+  t.match(await server.get('/models/nope'), { status: 404, body: { error: { code: 'MODEL_NOT_FOUND' } } });
+  t.match(await server.get('/models/..%2F..%2Fetc'), { status: 404 }, 'names are never paths');
+
+  const diff = await server.get('/models/reviews/diff?from=1&to=2');
+  t.equal(diff.status, 200);
+  t.same(diff.body.files, { added: ['vocab.txt'], removed: ['config.json'], changed: ['model.onnx'] });
+  t.same(diff.body.metrics.accuracy, { from: 0.8, to: 0.86, delta: 0.06 });
+  t.same(diff.body.metrics.macroF1, { from: 0.75 });
+  t.same(diff.body.changed.tags, { from: [], to: ['candidate'] });
+
+  t.match(await server.post('/models/reviews/versions/2/verify', {}), { status: 200, body: { version: 2, verified: 2 } });
+  await writeFile(path.join(v2, 'model.onnx'), 'tampered');
+  const refused = await server.post('/models/reviews/versions/2/verify', {});
+  t.equal(refused.status, 422);
+  t.equal(refused.body.error.code, 'MODEL_CHECKSUM_MISMATCH');
+  t.match(refused.body.error.message, /model\.onnx has SHA-256 [0-9a-f]{64}, the manifest says/);
+  await rm(path.join(v2, 'vocab.txt'));
+  await writeFile(path.join(v2, 'model.onnx'), 'weights v2');
+  t.match((await server.post('/models/reviews/versions/2/verify', {})).body.error, { code: 'MODEL_CHECKSUM_MISMATCH', message: /cannot read vocab\.txt/ });
+});
