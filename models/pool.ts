@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { CapserveError, messageOf } from '../server/errors.js';
 import { InstanceRunner } from './instance-runner.js';
+import { ModelRepository } from './repository/model-repository.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendKind, type BackendLoader, type LoadOptions, type ModelInfo, type ModelSpec } from './types.js';
@@ -31,6 +32,8 @@ interface Entry {
   readonly source: string;
   state: ModelState;
   instances: Instance[];
+  /** The spec the loader got: a repository model as its verified local folder. */
+  resolved?: ModelSpec;
   error?: string;
   loadMs?: number;
 }
@@ -67,7 +70,8 @@ export class ModelPool {
       if (this.#entries.has(spec.name)) {
         throw new CapserveError('CONFIG_INVALID', `model "${spec.name}" is declared twice`);
       }
-      const source = spec.hubId !== undefined ? `hub:${spec.hubId}` : safeDescribe(spec, options);
+      const source =
+        spec.hubId !== undefined ? `hub:${spec.hubId}` : spec.repository !== undefined ? `repository:${spec.repository}@${spec.version}` : safeDescribe(spec, options);
       this.#entries.set(spec.name, { spec, source, state: 'pending', instances: [] });
     }
   }
@@ -82,8 +86,10 @@ export class ModelPool {
       entry.state = 'loading';
       const began = this.#clock();
       try {
-        for (let i = 0; i < entry.spec.instances; i += 1) {
-          const backend = await this.#loaders[entry.spec.backend](entry.spec, threadsFor(entry.spec, this.#options));
+        const spec = await this.#fromRepository(entry.spec);
+        entry.resolved = spec;
+        for (let i = 0; i < spec.instances; i += 1) {
+          const backend = await this.#loaders[spec.backend](spec, threadsFor(spec, this.#options));
           entry.instances.push(new InstanceRunner(backend, this.#maxCallTexts));
         }
         entry.state = 'ready';
@@ -103,6 +109,22 @@ export class ModelPool {
         }
       }
     }
+  }
+
+  /**
+   * A repository model becomes a plain local one: the version's folder, after every file has
+   * been checked against its manifest (a mismatch refuses the version: MODEL_CHECKSUM_MISMATCH).
+   */
+  async #fromRepository(spec: ModelSpec): Promise<ModelSpec> {
+    if (spec.repository === undefined) return spec;
+    const root = this.#options.modelRepository;
+    if (root === undefined) throw new CapserveError('CONFIG_INVALID', `model "${spec.name}" names repository model "${spec.repository}" but no MODEL_REPOSITORY is set`);
+    const { dir, manifest } = await new ModelRepository(root).resolve(spec.repository, spec.version);
+    if (manifest.backend !== spec.backend || manifest.task !== spec.task) {
+      throw new CapserveError('CONFIG_INVALID', `model "${spec.name}": repository ${spec.repository} v${manifest.version} is ${manifest.backend}/${manifest.task}, the config says ${spec.backend}/${spec.task}`);
+    }
+    const { repository: _repository, ...rest } = spec;
+    return { ...rest, path: dir };
   }
 
   /** True once every model has loaded (or, under 'degrade', been marked failed). */
@@ -177,7 +199,8 @@ export class ModelPool {
     void (async () => {
       for (let attempt = 0; !this.#closed; attempt += 1) {
         try {
-          const backend = await this.#loaders[entry.spec.backend](entry.spec, threadsFor(entry.spec, this.#options));
+          const spec = entry.resolved ?? entry.spec;
+          const backend = await this.#loaders[spec.backend](spec, threadsFor(spec, this.#options));
           if (this.#closed) {
             await backend.close();
             return;

@@ -26,6 +26,10 @@ export const modelSpecSchema = z
     path: z.string().min(1).optional(),
     package: z.string().min(1).optional(),
     hubId: z.string().min(1).optional(),
+    /** A model of the model repository (MODEL_REPOSITORY), its files checked against their SHA-256 at load. */
+    repository: z.string().min(1).optional(),
+    /** The repository version to load. @default "default" */
+    version: z.union([z.number().int().min(1), z.literal('default')]).default('default'),
     /** Sub-directory of an npm package that holds the model files. @default "" */
     packageDir: z.string().default(''),
     /** Resident copies of the model; calls into one copy are serialised. @default 1 */
@@ -36,8 +40,8 @@ export const modelSpecSchema = z
     maxLength: z.number().int().min(8).max(8192).default(128),
   })
   .strict()
-  .refine((m) => [m.path, m.package, m.hubId].filter((v) => v !== undefined).length === 1, {
-    message: 'give exactly one of "path", "package" or "hubId"',
+  .refine((m) => [m.path, m.package, m.hubId, m.repository].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of "path", "package", "hubId" or "repository"',
   });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 
@@ -50,6 +54,8 @@ export interface LoadOptions {
   readonly allowRemoteModels: boolean;
   /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. */
   readonly intraOpThreads: number;
+  /** Root of the model repository for specs with `repository`. */
+  readonly modelRepository?: string;
 }
 
 /** What the pool and `/capabilities` report about a loaded model instance. */

@@ -22,6 +22,7 @@ export function createService(
       device: config.device,
       allowRemoteModels: config.allowRemoteModels,
       intraOpThreads: config.intraOpThreads,
+      modelRepository: config.modelRepository,
     },
     loaders,
     undefined,

@@ -63,3 +63,38 @@ t.test('the repository lists versions, sets the default, diffs versions and refu
   await writeFile(path.join(v2, 'model.onnx'), 'weights v2');
   t.match((await server.post('/models/reviews/versions/2/verify', {})).body.error, { code: 'MODEL_CHECKSUM_MISMATCH', message: /cannot read vocab\.txt/ });
 });
+
+t.test('a capability model can come from the repository: verified at load, refused when a file was changed', async (t) => {
+  const { readdir, readFile: read, copyFile } = await import('node:fs/promises');
+  const { ModelPool } = await import('../../models/pool.js');
+  const { defaultLoaders } = await import('../../models/loaders.js');
+  const { modelSpecSchema } = await import('../../models/types.js');
+  const { tinyBertDir } = await import('../helpers/tiny-bert.js');
+  const source = await tinyBertDir();
+  const root = await mkdtemp(path.join(tmpdir(), 'capserve-repo-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const dir = path.join(root, 'tiny', '1');
+  await mkdir(path.join(dir, 'onnx'), { recursive: true });
+  const files: Record<string, string> = {};
+  for (const file of [...(await readdir(source)).filter((f) => f.endsWith('.json')), 'onnx/model.onnx']) {
+    await copyFile(path.join(source, file), path.join(dir, file));
+    files[file] = createHash('sha256').update(await read(path.join(dir, file))).digest('hex');
+  }
+  await writeFile(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({ name: 'tiny', version: 1, backend: 'onnx', task: 'classification', files, createdAt: new Date().toISOString() }),
+  );
+  const spec = modelSpecSchema.parse({ name: 'reviews', backend: 'onnx', task: 'classification', repository: 'tiny' });
+  const options = { modelsDir: '.', device: 'cpu' as const, allowRemoteModels: false, intraOpThreads: 1, modelRepository: root };
+
+  const pool = new ModelPool([spec], options, defaultLoaders);
+  await pool.load('fail');
+  t.match(pool.status()[0], { state: 'ready', source: 'repository:tiny@default', info: { source: dir } });
+  t.equal((await pool.run('reviews', ['hello']))[0]?.length, 2);
+  await pool.close();
+
+  await writeFile(path.join(dir, 'config.json'), '{"tampered": true}');
+  const refused = new ModelPool([spec], options, defaultLoaders);
+  await t.rejects(refused.load('fail'), { code: 'MODEL_LOAD_FAILED', message: /config\.json has SHA-256 [0-9a-f]{64}, the manifest says/ });
+  t.throws(() => modelSpecSchema.parse({ name: 'x', backend: 'onnx', task: 'embedding', repository: 'tiny', path: 'also' }), /exactly one of/);
+});
