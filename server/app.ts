@@ -15,6 +15,7 @@ import { classifyRoute } from './routes/classify-route.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
 import { type ProcessFrontEnd } from './process-front-end.js';
 import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
+import { adminRoutes } from './routes/admin-routes.js';
 import { infoRoutes } from './routes/info-routes.js';
 import { modelRoutes } from './routes/model-routes.js';
 import { processRoutes } from './routes/process-routes.js';
@@ -35,6 +36,8 @@ export interface AppOptions {
   readonly rateLimit?: RateLimitOptions;
   /** The model repository behind `/models`; absent, those routes are too. */
   readonly repository?: ModelRepository;
+  /** Behind `POST /admin/reload`; absent, the route is too. */
+  readonly reload?: () => Promise<{ capabilities: string[] }>;
 }
 
 /** Fastify errors that are the client's fault, mapped onto our codes. */
@@ -130,6 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(infoRoutes(service));
   await app.register(classifyRoute(service, config));
   if (options.repository !== undefined) await app.register(modelRoutes(options.repository));
+  if (options.reload !== undefined) await app.register(adminRoutes(options.reload));
   const frontEnd = options.frontEnd;
   if (frontEnd !== undefined) {
     // One file per job, bounded by MAX_UPLOAD_BYTES; its type is sniffed from its bytes later.

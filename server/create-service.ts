@@ -5,17 +5,18 @@ import { defaultLoaders } from '../models/loaders.js';
 import { workerLoaders } from '../models/worker-backend.js';
 import { ModelPool } from '../models/pool.js';
 import { type BackendKind, type BackendLoader } from '../models/types.js';
+import { loadCapabilitiesConfig } from '../capabilities/load-config.js';
 import { type ServerConfig } from './config.js';
+import { CapserveError, isCapserveError, messageOf } from './errors.js';
 import { CapserveService } from './service.js';
 
-/** Wires a service from the server configuration and a parsed capabilities file. */
-export function createService(
-  config: ServerConfig,
-  capabilities: CapabilitiesConfig,
-  logger: FastifyBaseLogger,
-  loaders: Readonly<Record<BackendKind, BackendLoader>> = config.modelThreads === 'worker' ? workerLoaders : defaultLoaders,
-): CapserveService {
-  const pool = new ModelPool(
+type Loaders = Readonly<Record<BackendKind, BackendLoader>>;
+
+const loadersFor = (config: ServerConfig): Loaders => (config.modelThreads === 'worker' ? workerLoaders : defaultLoaders);
+
+/** The (not yet loaded) model pool of a capabilities configuration. */
+function createPool(config: ServerConfig, capabilities: CapabilitiesConfig, loaders: Loaders): ModelPool {
+  return new ModelPool(
     capabilities.models,
     {
       modelsDir: config.modelsDir,
@@ -28,8 +29,17 @@ export function createService(
     undefined,
     config.maxBatchTexts,
   );
+}
+
+/** Wires a service from the server configuration and a parsed capabilities file. */
+export function createService(
+  config: ServerConfig,
+  capabilities: CapabilitiesConfig,
+  logger: FastifyBaseLogger,
+  loaders: Loaders = loadersFor(config),
+): CapserveService {
   return new CapserveService({
-    pool,
+    pool: createPool(config, capabilities, loaders),
     build: (loaded) => buildCapabilities(capabilities, loaded, config.capabilitiesConfig),
     batcher: {
       windowMs: config.batchWindowMs,
@@ -44,4 +54,25 @@ export function createService(
     loadFailure: config.modelLoadFailure,
     logger,
   });
+}
+
+/**
+ * `POST /admin/reload`: reads CAPABILITIES_CONFIG again and swaps it in (see
+ * {@link CapserveService.reload}). A bad file or a model that fails to load is RELOAD_REJECTED
+ * with the reason, and the running configuration stays.
+ */
+export async function reloadCapabilities(service: CapserveService, config: ServerConfig, loaders: Loaders = loadersFor(config)): Promise<{ capabilities: string[] }> {
+  let capabilities: CapabilitiesConfig;
+  try {
+    capabilities = await loadCapabilitiesConfig(config.capabilitiesConfig);
+  } catch (error) {
+    throw new CapserveError('RELOAD_REJECTED', `the new configuration is invalid; the running one stays: ${messageOf(error)}`);
+  }
+  try {
+    await service.reload(createPool(config, capabilities, loaders), (loaded) => buildCapabilities(capabilities, loaded, config.capabilitiesConfig));
+  } catch (error) {
+    if (isCapserveError(error) && (error.code === 'SHUTTING_DOWN' || error.code === 'NOT_READY')) throw error;
+    throw new CapserveError('RELOAD_REJECTED', `the new configuration did not load; the running one stays: ${messageOf(error)}`);
+  }
+  return { capabilities: service.capabilityNames() };
 }

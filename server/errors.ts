@@ -18,6 +18,7 @@ export const errorDefinitions = {
   TEXT_TOO_LONG: { status: 413, message: 'A text is too long.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The content type is not supported.' },
   UNSUPPORTED_MEDIA: { status: 422, message: 'This media cannot be processed here.' },
+  RELOAD_REJECTED: { status: 422, message: 'The new configuration was rejected; the running one stays.' },
   MODEL_CHECKSUM_MISMATCH: { status: 422, message: 'A model file does not match the SHA-256 in its manifest.' },
   OVERLOADED: { status: 429, message: 'The server is at capacity; retry after the time given.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests from this client; retry after the time given.' },

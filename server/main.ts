@@ -4,7 +4,7 @@ import { ModelRepository } from '../models/repository/model-repository.js';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createJobs } from './create-jobs.js';
-import { createService } from './create-service.js';
+import { createService, reloadCapabilities } from './create-service.js';
 import { messageOf } from './errors.js';
 
 /**
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     auth: { keys: config.apiKeys, exemptPaths: config.authExemptPaths },
     rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, exemptPaths: config.authExemptPaths },
     repository: new ModelRepository(config.modelRepository),
+    reload: () => reloadCapabilities(service, config),
   });
 
   let stopping = false;

@@ -43,7 +43,7 @@ export interface CapabilityDescription {
  * batcher, with the phase that readiness and shutdown follow.
  */
 export class CapserveService {
-  readonly pool: ModelPool;
+  #pool: ModelPool;
   readonly stats = new BatchStats();
   readonly metrics: Metrics;
   #phase: Phase = 'starting';
@@ -54,7 +54,7 @@ export class CapserveService {
 
   constructor(options: ServiceOptions) {
     this.#options = options;
-    this.pool = options.pool;
+    this.#pool = options.pool;
     this.#results = new ResultStore({
       maxEntries: options.resultCache?.maxEntries ?? 0,
       ttlMs: options.resultCache?.ttlMs ?? 300_000,
@@ -76,18 +76,59 @@ export class CapserveService {
     return this.#phase === 'ready' && !this.pool.reloading;
   }
 
+  /** The models in use (after a reload, the new configuration's). */
+  get pool(): ModelPool {
+    return this.#pool;
+  }
+
   /** Loads every model, builds the capabilities and opens the batcher. */
   async start(): Promise<void> {
+    const built = await this.#prepare(this.#pool, this.#options.build);
+    this.#capabilities = built;
+    this.#batcher = this.#newBatcher(built);
+    if (this.#phase === 'starting') this.#phase = 'ready';
+  }
+
+  /**
+   * Swaps in a new configuration atomically: its models load and its capabilities build beside
+   * the running ones; if that fails, nothing changes and the error is thrown. Then new requests
+   * go to the new batcher while batches already running finish on the old one, whose models
+   * are released after it drains. Cached results are dropped (the capabilities may differ).
+   */
+  async reload(pool: ModelPool, build: (pool: ModelPool) => Promise<BuiltCapabilities>): Promise<void> {
+    if (this.#phase !== 'ready') throw new CapserveError(this.#phase === 'starting' ? 'NOT_READY' : 'SHUTTING_DOWN');
+    let built: BuiltCapabilities;
+    try {
+      built = await this.#prepare(pool, build);
+    } catch (error) {
+      await pool.close();
+      throw error;
+    }
+    const [oldBatcher, oldPool] = [this.#batcher, this.#pool];
+    this.#pool = pool;
+    this.#capabilities = built;
+    this.#batcher = this.#newBatcher(built);
+    this.#results.clear();
+    this.#options.logger.info({ capabilities: built.registry.names() }, 'configuration reloaded');
+    await oldBatcher?.close();
+    await oldPool.close();
+  }
+
+  async #prepare(pool: ModelPool, build: (pool: ModelPool) => Promise<BuiltCapabilities>): Promise<BuiltCapabilities> {
     const { logger } = this.#options;
-    await this.pool.load(this.#options.loadFailure);
-    for (const model of this.pool.status()) {
+    await pool.load(this.#options.loadFailure);
+    for (const model of pool.status()) {
       if (model.state === 'failed') logger.error({ model: model.name, source: model.source, err: model.error }, 'model failed to load');
       else logger.info({ model: model.name, backend: model.backend, device: model.info?.device, loadMs: model.loadMs }, 'model loaded');
     }
-    const built = await this.#options.build(this.pool);
+    const built = await build(pool);
     for (const [name, reason] of built.unavailable) logger.warn({ capability: name, reason }, 'capability unavailable');
-    this.#capabilities = built;
-    this.#batcher = new Batcher(built.registry, this.#options.batcher, {
+    return built;
+  }
+
+  #newBatcher(built: BuiltCapabilities): Batcher {
+    const { logger } = this.#options;
+    return new Batcher(built.registry, this.#options.batcher, {
       observer: combineObservers(this.stats, this.metrics, {
         batchFinished: (event) => logger.debug({ batchId: event.id, ...event }, 'batch finished'),
         capabilityFinished: (event) => {
@@ -98,7 +139,6 @@ export class CapserveService {
       ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       store: this.#results,
     });
-    if (this.#phase === 'starting') this.#phase = 'ready';
   }
 
   /** Checks a request against the registry, then queues it. */
