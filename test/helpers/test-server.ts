@@ -101,18 +101,13 @@ export async function startTestServer(
     ...(options.repository === undefined ? {} : { repository: new ModelRepository(options.repository) }),
     ...(options.rateLimit === undefined ? {} : { rateLimit: { ...options.rateLimit, exemptPaths: ['/health', '/health/ready', '/metrics'] } }),
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(async () => {
-    await app.close();
+  const url = await listenOnLoopback(t, app, service, async () => {
     await jobs?.close(1000);
-    await service.stop(1000);
   });
   if (options.start !== false) {
     await service.start();
     await jobs?.start();
   }
-  const address = app.server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
   return {
     app,
     service,
@@ -139,4 +134,19 @@ export async function startTestServer(
       return { status: response.status, body, text, headers: response.headers };
     },
   };
+}
+
+/**
+ * Listens on an ephemeral loopback port and, when the test ends, closes the app, then
+ * `beforeStop` (jobs), then the service. Returns `http://127.0.0.1:<port>`.
+ */
+export async function listenOnLoopback(t: Test, app: FastifyInstance, service: CapserveService, beforeStop: () => Promise<void> = async () => {}): Promise<string> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(async () => {
+    await app.close();
+    await beforeStop();
+    await service.stop(1000);
+  });
+  const address = app.server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
 }

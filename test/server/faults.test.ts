@@ -4,6 +4,7 @@ import { parseCapabilitiesConfig } from '../../capabilities/load-config.js';
 import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { createService } from '../../server/create-service.js';
+import { listenOnLoopback } from '../helpers/test-server.js';
 
 /**
  * Faults injected through the configured `fault-injection` capability, over HTTP: each fails only
@@ -21,14 +22,8 @@ t.test('a throwing, short-answering or hanging capability fails only its request
   const logger = pino({ level: 'silent' });
   const service = createService(config, capabilities, logger);
   const app = await buildApp({ service, config, logger });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(async () => {
-    await app.close();
-    await service.stop(1000);
-  });
+  const url = `${await listenOnLoopback(t, app, service)}/classify`;
   await service.start();
-  const address = app.server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/classify`;
   const post = async (texts: string[], capabilities: string[]) => {
     const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts, capabilities }) });
     return { status: response.status, body: (await response.json()) as any };

@@ -7,6 +7,7 @@ import { loadCapabilitiesConfig } from '../../capabilities/load-config.js';
 import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { createService, reloadCapabilities } from '../../server/create-service.js';
+import { listenOnLoopback } from '../helpers/test-server.js';
 
 t.test('POST /admin/reload swaps the configuration under load without failing a request; a bad one is rejected', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'capserve-reload-'));
@@ -18,14 +19,8 @@ t.test('POST /admin/reload swaps the configuration under load without failing a 
   const logger = pino({ level: 'silent' });
   const service = createService(config, await loadCapabilitiesConfig(file), logger);
   const app = await buildApp({ service, config, logger, reload: () => reloadCapabilities(service, config) });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(async () => {
-    await app.close();
-    await service.stop(1000);
-  });
+  const url = await listenOnLoopback(t, app, service);
   await service.start();
-  const address = app.server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
   const post = async (route: string, body: unknown) => {
     const response = await fetch(url + route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: response.status, body: (await response.json()) as any };
