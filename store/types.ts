@@ -1,0 +1,171 @@
+import { type JobError, type JobStatus } from '../jobs/types.js';
+
+/**
+ * What capserve keeps across restarts: training/evaluation/prediction jobs, stored data sets,
+ * capabilities registered at run time, the review queue with its reviewers, the audit log, and
+ * a record of every model version the server created or made default. SQLite by default
+ * (SQLITE_PATH), PostgreSQL when DATABASE_URL is set; both behind this one interface.
+ */
+
+/** Jobs of the model lifecycle API (`/train`, `/evaluate`, `/predict`). */
+export const modelJobTypes = ['train', 'evaluate', 'predict'] as const;
+export type ModelJobType = (typeof modelJobTypes)[number];
+
+export interface StoredJob {
+  readonly id: string;
+  readonly type: ModelJobType;
+  readonly status: JobStatus;
+  /** 0 to 1. */
+  readonly progress: number;
+  /** What the job is doing now, e.g. "features", "fit", "evaluate". */
+  readonly stage?: string;
+  /** The validated request, enough to run the job again after a restart. */
+  readonly request: unknown;
+  readonly result?: unknown;
+  readonly error?: JobError;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly finishedAt?: number;
+}
+
+export interface JobFilter {
+  readonly type?: ModelJobType;
+  readonly statuses?: readonly JobStatus[];
+  /** @default 100 */
+  readonly limit?: number;
+}
+
+/** One labelled (or, for prediction, unlabelled) example. */
+export interface Example {
+  readonly text: string;
+  readonly label?: string;
+}
+
+export interface Dataset {
+  readonly id: string;
+  readonly name: string;
+  /** Where it came from, e.g. "upload", "reviews". */
+  readonly source: string;
+  readonly examples: readonly Example[];
+  readonly createdAt: number;
+}
+
+/** A capability added at run time (e.g. by `/train` with `register`), as its configuration object. */
+export interface RegisteredCapability {
+  readonly name: string;
+  /** A capabilities-config entry (validated by the capabilities schema when the configuration is built). */
+  readonly spec: Readonly<Record<string, unknown>>;
+  readonly createdAt: number;
+}
+
+export interface Reviewer {
+  readonly id: string;
+  readonly name: string;
+  /** Capability names this reviewer takes; "*" takes any. */
+  readonly specialisations: readonly string[];
+  /** Items assigned at once, at most. */
+  readonly capacity: number;
+  readonly createdAt: number;
+}
+
+export const reviewStatuses = ['pending', 'assigned', 'resolved'] as const;
+export type ReviewStatus = (typeof reviewStatuses)[number];
+
+export interface ReviewItem {
+  readonly id: string;
+  readonly capability: string;
+  readonly text: string;
+  /** The capability's result as it was answered. */
+  readonly result: unknown;
+  /** The rule that sent it here, e.g. "confidence 0.41 below 0.6". */
+  readonly reason: string;
+  readonly status: ReviewStatus;
+  readonly assignee?: string;
+  readonly assignedAt?: number;
+  /** When an assigned item escalates to another reviewer. */
+  readonly dueAt?: number;
+  /** Reviewers it was assigned to before, oldest first. */
+  readonly previousAssignees: readonly string[];
+  readonly escalations: number;
+  readonly correctedLabel?: string;
+  readonly resolvedBy?: string;
+  readonly resolvedAt?: number;
+  readonly createdAt: number;
+}
+
+export interface ReviewFilter {
+  readonly statuses?: readonly ReviewStatus[];
+  readonly assignee?: string;
+  readonly capability?: string;
+  /** @default 100 */
+  readonly limit?: number;
+}
+
+export interface AuditEntry {
+  /** Increasing, assigned by the store. */
+  readonly seq: number;
+  readonly at: number;
+  /** Who acted: a reviewer id, "system", or "api:<key digest prefix>". */
+  readonly actor: string;
+  /** e.g. "review.created", "review.assigned", "review.escalated", "review.resolved", "model.default". */
+  readonly action: string;
+  /** What it acted on, e.g. "review:<id>", "model:<name>". */
+  readonly subject: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditFilter {
+  readonly subject?: string;
+  /** Entries with `seq` greater than this. */
+  readonly afterSeq?: number;
+  /** @default 100 */
+  readonly limit?: number;
+}
+
+/** A model version the server wrote or changed, mirrored from the repository's manifest. */
+export interface ModelVersionRecord {
+  readonly model: string;
+  readonly version: number;
+  readonly manifest: Readonly<Record<string, unknown>>;
+  readonly isDefault: boolean;
+  readonly recordedAt: number;
+}
+
+/**
+ * Every method is atomic on its own. Lists are ordered: jobs newest first, data sets newest
+ * first, reviewers and reviews oldest first, audit entries by `seq`, model versions by model then version.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  putJob(job: StoredJob): Promise<void>;
+  getJob(id: string): Promise<StoredJob | undefined>;
+  listJobs(filter?: JobFilter): Promise<StoredJob[]>;
+
+  putDataset(dataset: Dataset): Promise<void>;
+  getDataset(id: string): Promise<Dataset | undefined>;
+  /** Without their examples' texts: `examples` is empty, `size` says how many there are. */
+  listDatasets(limit?: number): Promise<(Omit<Dataset, 'examples'> & { readonly size: number })[]>;
+
+  putCapability(capability: RegisteredCapability): Promise<void>;
+  listCapabilities(): Promise<RegisteredCapability[]>;
+  deleteCapability(name: string): Promise<boolean>;
+
+  putReviewer(reviewer: Reviewer): Promise<void>;
+  getReviewer(id: string): Promise<Reviewer | undefined>;
+  listReviewers(): Promise<Reviewer[]>;
+
+  putReview(item: ReviewItem): Promise<void>;
+  getReview(id: string): Promise<ReviewItem | undefined>;
+  listReviews(filter?: ReviewFilter): Promise<ReviewItem[]>;
+
+  appendAudit(entry: Omit<AuditEntry, 'seq'>): Promise<AuditEntry>;
+  listAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
+
+  /** Upserts by (model, version); marking one default clears the flag on the model's other versions. */
+  putModelVersion(record: ModelVersionRecord): Promise<void>;
+  listModelVersions(model?: string): Promise<ModelVersionRecord[]>;
+
+  close(): Promise<void>;
+}
