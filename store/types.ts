@@ -145,7 +145,7 @@ export interface Store {
 
   putDataset(dataset: Dataset): Promise<void>;
   getDataset(id: string): Promise<Dataset | undefined>;
-  /** Without their examples' texts: `examples` is empty, `size` says how many there are. */
+  /** Without their examples; `size` says how many each has. */
   listDatasets(limit?: number): Promise<(Omit<Dataset, 'examples'> & { readonly size: number })[]>;
 
   putCapability(capability: RegisteredCapability): Promise<void>;
