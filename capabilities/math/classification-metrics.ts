@@ -1,3 +1,4 @@
+import { shuffleInPlace } from './seeded-random.js';
 import { round } from './vectors.js';
 
 export interface ClassMetrics {
@@ -60,15 +61,16 @@ export function classificationMetrics(actual: readonly string[], predicted: read
 /** A seeded, stratified split: `holdout` of each label's examples (at least one where a label has two or more) go to the test side. */
 export function stratifiedSplit<T>(examples: readonly T[], labelOf: (example: T) => string, holdout: number, random: () => number): { train: T[]; test: T[] } {
   const byLabel = new Map<string, T[]>();
-  for (const example of examples) byLabel.set(labelOf(example), [...(byLabel.get(labelOf(example)) ?? []), example]);
+  for (const example of examples) {
+    const label = labelOf(example);
+    const group = byLabel.get(label);
+    if (group === undefined) byLabel.set(label, [example]);
+    else group.push(example);
+  }
   const train: T[] = [];
   const test: T[] = [];
   for (const group of byLabel.values()) {
-    const shuffled = [...group];
-    for (let i = shuffled.length - 1; i > 0; i -= 1) {
-      const j = Math.floor(random() * (i + 1));
-      [shuffled[i], shuffled[j]] = [shuffled[j] as T, shuffled[i] as T];
-    }
+    const shuffled = shuffleInPlace([...group], random);
     const take = group.length < 2 ? 0 : Math.max(1, Math.round(group.length * holdout));
     test.push(...shuffled.slice(0, take));
     train.push(...shuffled.slice(take));

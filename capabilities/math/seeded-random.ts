@@ -1,0 +1,25 @@
+/**
+ * Seeded randomness for training: Math.random cannot be seeded, and a fitted model must be the
+ * same for the same data and seed so that a retrain can be compared with the one it replaces.
+ */
+
+/** mulberry32: a small, fast 32-bit PRNG with uniform output in [0, 1). Plenty for shuffling. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates shuffle in place, drawing from `random`; returns the same array. */
+export function shuffleInPlace<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
