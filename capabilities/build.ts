@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type ModelPool } from '../models/pool.js';
+import { type ModelRepository } from '../models/repository/model-repository.js';
 import { CapserveError, messageOf } from '../server/errors.js';
 import { alertRulesCapability } from './builtin/alert-rules.js';
 import { type BuildDeps } from './builtin/build-deps.js';
@@ -8,6 +9,7 @@ import { embeddingClassifierCapability } from './builtin/embedding-classifier.js
 import { faultInjectionCapability } from './builtin/fault-injection.js';
 import { languageIdCapability } from './builtin/language-id.js';
 import { textStatsCapability } from './builtin/text-stats.js';
+import { trainedClassifierCapability } from './builtin/trained-classifier.js';
 import { classifierCapability, embeddingCapability } from './builtin/model-capabilities.js';
 import { zeroShotTopicsCapability } from './builtin/zero-shot-topics.js';
 import { type CapabilitiesConfig, type CapabilitySpec } from './config-schema.js';
@@ -28,7 +30,12 @@ export interface BuiltCapabilities {
  * them. A capability whose model failed (under MODEL_LOAD_FAILURE=degrade) or whose dependency
  * is unavailable is registered as unavailable so requests get a clear 503 instead of a failure deep in a batch.
  */
-export async function buildCapabilities(config: CapabilitiesConfig, pool: ModelPool, configFile: string): Promise<BuiltCapabilities> {
+export async function buildCapabilities(
+  config: CapabilitiesConfig,
+  pool: ModelPool,
+  configFile: string,
+  repository?: ModelRepository,
+): Promise<BuiltCapabilities> {
   const specs = new Map(config.capabilities.map((spec) => [spec.name, spec]));
   // Registering placeholders first validates names, dependencies and cycles before any model work.
   const order = new CapabilityRegistry()
@@ -45,6 +52,7 @@ export async function buildCapabilities(config: CapabilitiesConfig, pool: ModelP
   const deps: BuildDeps = {
     pool,
     configDir: path.dirname(configFile),
+    repository,
     runCapability: async (name, texts) => {
       const capability = built.get(name);
       if (capability === undefined) throw new Error(`capability "${name}" is not built yet`);
@@ -76,6 +84,8 @@ async function buildOne(spec: CapabilitySpec, deps: BuildDeps): Promise<Capabili
       return classifierCapability(spec, deps);
     case 'embedding-classifier':
       return embeddingClassifierCapability(spec, deps);
+    case 'trained-classifier':
+      return trainedClassifierCapability(spec, deps);
     case 'zero-shot-topics':
       return zeroShotTopicsCapability(spec, deps);
     case 'alert-rules':

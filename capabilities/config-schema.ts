@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { modelSpecSchema } from '../models/types.js';
+import { reviewRuleSchema } from '../review/types.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'capability names are lower-case letters, digits, "_" and "-"');
 const base = {
   name,
   /** Capabilities whose results this one reads. */
   dependsOn: z.array(name).default([]),
+  /** Send some results to human review as well (see README, "Human review"). */
+  review: reviewRuleSchema.optional(),
 };
 
 /** Runs an embedding model and returns its vector. */
@@ -29,6 +32,22 @@ const sentimentHead = z
         epochs: z.number().int().min(1).max(100_000).default(1500),
         /** L2 regularisation strength. @default 0.0001 */
         l2: z.number().min(0).default(0.0001),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** A classifier trained by `POST /train`, read from the model repository (verified against its SHA-256). */
+const trainedClassifier = z
+  .object({
+    ...base,
+    kind: z.literal('trained-classifier'),
+    params: z
+      .object({
+        /** The repository model. */
+        model: z.string().min(1),
+        /** A version number, or "default" for the model's default version. @default "default" */
+        version: z.union([z.number().int().min(1), z.literal('default')]).default('default'),
       })
       .strict(),
   })
@@ -146,6 +165,7 @@ export const capabilitySpecSchema = z.discriminatedUnion('kind', [
   embedding,
   classifier,
   sentimentHead,
+  trainedClassifier,
   zeroShotTopics,
   alertRules,
   catalogueRecommendations,

@@ -66,7 +66,8 @@ export interface TaskClassification {
   };
 }
 
-export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export const jobStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof jobStatuses)[number];
 
 /** The serialisable payload of a queued job (it travels through Redis in scale-out mode). */
 export const jobPayloadSchema = z.object({

@@ -19,6 +19,10 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { infoRoutes } from './routes/info-routes.js';
 import { modelRoutes } from './routes/model-routes.js';
 import { processRoutes } from './routes/process-routes.js';
+import { reviewRoutes } from './routes/review-routes.js';
+import { trainingRoutes, type TrainingRoutesOptions } from './routes/training-routes.js';
+import { type ReviewQueue } from '../review/review-queue.js';
+import { type Store } from '../store/types.js';
 import { wsJobMessages } from './routes/ws-job-messages.js';
 import { registerWsRoute } from './routes/ws-route.js';
 import { type CapserveService } from './service.js';
@@ -38,6 +42,12 @@ export interface AppOptions {
   readonly repository?: ModelRepository;
   /** Behind `POST /admin/reload`; absent, the route is too. */
   readonly reload?: () => Promise<{ capabilities: string[] }>;
+  /** The store behind data sets, model jobs, reviews and the audit log; absent, those routes are too. */
+  readonly store?: Store;
+  /** `/train`, `/evaluate`, `/predict`, `/model-jobs`, `/datasets`; needs `store` and `repository`. */
+  readonly training?: Omit<TrainingRoutesOptions, 'store' | 'repository' | 'service'>;
+  /** `/reviewers`, `/reviews`, `/audit`; needs `store`. */
+  readonly reviews?: ReviewQueue;
 }
 
 /** Fastify errors that are the client's fault, mapped onto our codes. */
@@ -132,7 +142,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(infoRoutes(service));
   await app.register(classifyRoute(service, config));
-  if (options.repository !== undefined) await app.register(modelRoutes(options.repository));
+  const { repository, store } = options;
+  if (repository !== undefined) await app.register(modelRoutes(repository, store));
+  if (options.training !== undefined && store !== undefined && repository !== undefined) {
+    await app.register(trainingRoutes({ ...options.training, store, repository, service }));
+  }
+  if (options.reviews !== undefined && store !== undefined) await app.register(reviewRoutes(options.reviews, store));
   if (options.reload !== undefined) await app.register(adminRoutes(options.reload));
   const frontEnd = options.frontEnd;
   if (frontEnd !== undefined) {

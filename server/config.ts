@@ -99,6 +99,20 @@ const envSchema = z.object({
   MAX_QUEUED_TEXTS: int(4096, 1, 10_000_000),
   /** Deadline of a /classify or WebSocket request without its own `timeoutMs`. @default 30000 */
   REQUEST_TIMEOUT_MS: int(30_000, 1, 3_600_000),
+  /** Reload CAPABILITIES_CONFIG by itself when the file changes (as POST /admin/reload does). @default 0 */
+  CAPABILITIES_WATCH: flag,
+  /** PostgreSQL (`postgres://user:password@host:port/db`) for jobs, data sets, reviews, the audit log and model records; unset: SQLite at SQLITE_PATH. */
+  DATABASE_URL: z.string().min(1).optional(),
+  /** PostgreSQL schema for capserve's tables (created when missing), so several servers or tests can share a database. @default the connection's search_path */
+  DATABASE_SCHEMA: z.string().min(1).optional(),
+  /** The SQLite file used without DATABASE_URL (":memory:" keeps nothing). @default "data/capserve.db" */
+  SQLITE_PATH: z.string().min(1).optional(),
+  /** Train, evaluate and predict jobs that run at once. @default 1 */
+  MODEL_JOB_CONCURRENCY: int(1, 1, 64),
+  /** Examples one train, evaluate or predict request may carry. @default 50000 */
+  MAX_TRAINING_EXAMPLES: int(50_000, 2, 10_000_000),
+  /** How long a reviewer holds an item before it escalates to another reviewer. @default 900000 */
+  REVIEW_TIMEOUT_MS: int(900_000, 1000, 30 * 86_400_000),
 });
 
 export interface ServerConfig {
@@ -142,6 +156,13 @@ export interface ServerConfig {
   readonly modelRepository: string;
   readonly wsMaxMessagesPerSecond: number;
   readonly rateLimitWindowMs: number;
+  readonly capabilitiesWatch: boolean;
+  readonly databaseUrl: string | undefined;
+  readonly databaseSchema: string | undefined;
+  readonly sqlitePath: string;
+  readonly modelJobConcurrency: number;
+  readonly maxTrainingExamples: number;
+  readonly reviewTimeoutMs: number;
 }
 
 /** The names of every environment variable the server reads. */
@@ -196,5 +217,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     modelRepository: path.resolve(e.MODEL_REPOSITORY ?? path.join(root, 'models', 'repository')),
     wsMaxMessagesPerSecond: e.WS_MAX_MESSAGES_PER_SECOND,
     rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+    capabilitiesWatch: e.CAPABILITIES_WATCH,
+    databaseUrl: e.DATABASE_URL,
+    databaseSchema: e.DATABASE_SCHEMA,
+    sqlitePath: e.SQLITE_PATH === ':memory:' ? ':memory:' : path.resolve(e.SQLITE_PATH ?? path.join(root, 'data', 'capserve.db')),
+    modelJobConcurrency: e.MODEL_JOB_CONCURRENCY,
+    maxTrainingExamples: e.MAX_TRAINING_EXAMPLES,
+    reviewTimeoutMs: e.REVIEW_TIMEOUT_MS,
   });
 }

@@ -5,6 +5,7 @@ import { ResultStore, type ResultStoreStats } from '../batcher/result-store.js';
 import { systemClock } from '../batcher/system-time.js';
 import { type BatchReply, type BatchRequest, type BatcherOptions, type Clock, type Scheduler } from '../batcher/types.js';
 import { type BuiltCapabilities } from '../capabilities/build.js';
+import { type CapabilitySpec } from '../capabilities/config-schema.js';
 import { type LoadFailurePolicy, type ModelPool } from '../models/pool.js';
 import { CapserveError } from './errors.js';
 import { Metrics } from './metrics.js';
@@ -24,6 +25,11 @@ export interface ServiceOptions {
   readonly logger: FastifyBaseLogger;
   readonly scheduler?: Scheduler;
   readonly clock?: Clock;
+  /**
+   * Told of every answered request with the specs of the configuration that answered it (the
+   * review queue reads its rules there). Called after the reply is settled; it must not throw.
+   */
+  readonly onReply?: (request: BatchRequest, reply: BatchReply, specs: ReadonlyMap<string, CapabilitySpec>) => void;
 }
 
 /** One line of `GET /capabilities`. */
@@ -65,6 +71,10 @@ export class CapserveService {
       runningTexts: () => this.#batcher?.runningTexts ?? 0,
       models: () => this.pool.status(),
     });
+  }
+
+  get logger(): FastifyBaseLogger {
+    return this.#options.logger;
   }
 
   get phase(): Phase {
@@ -176,7 +186,16 @@ export class CapserveService {
         }),
       );
     }
-    return batcher.submit(request);
+    const onReply = this.#options.onReply;
+    if (onReply === undefined) return batcher.submit(request);
+    return batcher.submit(request).then((reply) => {
+      try {
+        onReply(request, reply, capabilities.specs);
+      } catch (error) {
+        this.#options.logger.error({ err: error }, 'reply observer failed');
+      }
+      return reply;
+    });
   }
 
   /** Cross-batch sharing and the result cache: size, hits, in-flight hits, misses, hit rate. */

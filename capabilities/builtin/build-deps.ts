@@ -1,4 +1,5 @@
 import { type ModelPool } from '../../models/pool.js';
+import { type ModelRepository } from '../../models/repository/model-repository.js';
 
 /** What a built-in capability factory may use while it is built. */
 export interface BuildDeps {
@@ -7,6 +8,8 @@ export interface BuildDeps {
   readonly configDir: string;
   /** Runs an already-built capability outside any batch, e.g. to embed label descriptions at start-up. */
   readonly runCapability: (name: string, texts: readonly string[]) => Promise<readonly unknown[]>;
+  /** Where `trained-classifier` capabilities read their models; undefined when none is configured. */
+  readonly repository: ModelRepository | undefined;
 }
 
 /** Classification answer shared by model classifiers and embedding heads. */

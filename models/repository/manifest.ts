@@ -6,7 +6,8 @@ export const manifestSchema = z
   .object({
     name: z.string().min(1),
     version: z.number().int().min(1),
-    backend: z.enum(backendKinds),
+    /** A pool backend, or "linear" for a classifier trained by `POST /train` (read by the `trained-classifier` capability). */
+    backend: z.enum([...backendKinds, 'linear']),
     task: z.enum(modelTasks),
     /** Every file of the version (paths relative to the version folder) with its SHA-256, hex. */
     files: z.record(z.string().min(1), z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in lower-case hex')),

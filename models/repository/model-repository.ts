@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CapserveError, messageOf } from '../../server/errors.js';
 import { diffManifests, type Manifest, type ManifestDiff, manifestSchema } from './manifest.js';
@@ -23,6 +23,7 @@ const NAME = /^[a-z0-9][a-z0-9_.-]*$/i;
  */
 export class ModelRepository {
   readonly root: string;
+  #writing: Promise<unknown> = Promise.resolve();
 
   constructor(root: string) {
     this.root = root;
@@ -84,6 +85,40 @@ export class ModelRepository {
     await writeFile(`${file}.tmp`, `${version}\n`);
     await rename(`${file}.tmp`, file);
     return this.get(name);
+  }
+
+  /**
+   * Writes a new version of `name` (creating the model if it is new): the files and a manifest
+   * with their SHA-256, written into a hidden temporary folder and renamed into place, so a
+   * reader never sees a half-written version. Versions are numbered one past the newest.
+   */
+  async addVersion(
+    name: string,
+    files: Readonly<Record<string, string | Uint8Array>>,
+    fields: Omit<Manifest, 'name' | 'version' | 'files' | 'createdAt'>,
+  ): Promise<Manifest> {
+    if (!NAME.test(name)) throw new CapserveError('VALIDATION_ERROR', `model names are letters, digits, ".", "_" and "-" (got "${name}")`);
+    for (const file of Object.keys(files)) {
+      if (!/^[a-z0-9][a-z0-9_.-]*$/i.test(file) || file === 'manifest.json') throw new CapserveError('VALIDATION_ERROR', `bad model file name "${file}"`);
+    }
+    // One writer at a time in this process, so two jobs never pick the same number.
+    const write = this.#writing.then(async () => {
+      const existing = await this.#read(name);
+      const version = (existing?.versions.at(-1)?.version ?? 0) + 1;
+      const digests: Record<string, string> = {};
+      for (const [file, content] of Object.entries(files)) digests[file] = createHash('sha256').update(content).digest('hex');
+      const manifest = manifestSchema.parse({ ...fields, name, version, files: digests, createdAt: new Date().toISOString() });
+      const dir = path.join(this.root, name);
+      const staging = path.join(dir, `.staging-${version}-${process.pid}`);
+      await rm(staging, { recursive: true, force: true });
+      await mkdir(staging, { recursive: true });
+      for (const [file, content] of Object.entries(files)) await writeFile(path.join(staging, file), content);
+      await writeFile(path.join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      await rename(staging, path.join(dir, String(version)));
+      return manifest;
+    });
+    this.#writing = write.catch(() => undefined);
+    return write;
   }
 
   async diff(name: string, from: number, to: number): Promise<ManifestDiff> {

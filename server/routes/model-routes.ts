@@ -1,12 +1,13 @@
 import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type ModelRepository } from '../../models/repository/model-repository.js';
+import { type Store } from '../../store/types.js';
 
 const name = z.object({ name: z.string().min(1).max(200) });
 const version = z.coerce.number().int().min(1);
 
 /** `GET /models`, `GET /models/:name`, `POST /models/:name/default`, `GET /models/:name/diff`, `POST /models/:name/versions/:version/verify`. */
-export function modelRoutes(repository: ModelRepository): FastifyPluginAsyncZod {
+export function modelRoutes(repository: ModelRepository, store?: Store): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/models', { schema: { summary: 'Models of the repository with their versions, metrics and default.' } }, async () => ({
       models: await repository.list(),
@@ -17,7 +18,16 @@ export function modelRoutes(repository: ModelRepository): FastifyPluginAsyncZod 
     app.post(
       '/models/:name/default',
       { schema: { summary: 'Make a version the default.', params: name, body: z.object({ version }).strict() } },
-      async (request) => repository.setDefault(request.params.name, request.body.version),
+      async (request) => {
+        const model = await repository.setDefault(request.params.name, request.body.version);
+        const manifest = model.versions.find((v) => v.version === model.defaultVersion);
+        if (store !== undefined && manifest !== undefined) {
+          // The store mirrors which version is default and who changed it; the repository's `default` file stays the source of truth.
+          await store.putModelVersion({ model: model.name, version: manifest.version, manifest, isDefault: true, recordedAt: Date.now() });
+          await store.appendAudit({ at: Date.now(), actor: 'api', action: 'model.default', subject: `model:${model.name}`, details: { version: manifest.version } });
+        }
+        return model;
+      },
     );
     app.get(
       '/models/:name/diff',

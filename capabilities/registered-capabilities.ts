@@ -1,0 +1,31 @@
+import { type RegisteredCapability } from '../store/types.js';
+import { type CapabilitiesConfig, capabilitySpecSchema } from './config-schema.js';
+import { formatIssues } from './load-config.js';
+
+/**
+ * The configuration file's capabilities plus those registered at run time (kept in the store).
+ * The file wins a name clash, so an operator can always override a registration; a registered
+ * entry that no longer validates is reported, not loaded.
+ */
+export function withRegistered(
+  config: CapabilitiesConfig,
+  registered: readonly RegisteredCapability[],
+  warn: (message: string) => void = () => {},
+): CapabilitiesConfig {
+  const names = new Set(config.capabilities.map((spec) => spec.name));
+  const extra = [];
+  for (const entry of registered) {
+    if (names.has(entry.name)) {
+      warn(`registered capability "${entry.name}" is shadowed by the configuration file`);
+      continue;
+    }
+    const parsed = capabilitySpecSchema.safeParse(entry.spec);
+    if (!parsed.success) {
+      warn(`registered capability "${entry.name}" is invalid and was skipped: ${formatIssues(parsed.error.issues)}`);
+      continue;
+    }
+    names.add(entry.name);
+    extra.push(parsed.data);
+  }
+  return { ...config, capabilities: [...config.capabilities, ...extra] };
+}

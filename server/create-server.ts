@@ -1,0 +1,101 @@
+import { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ModelRepository } from '../models/repository/model-repository.js';
+import { ReviewQueue } from '../review/review-queue.js';
+import { openStore } from '../store/open-store.js';
+import { type Store } from '../store/types.js';
+import { type ModelJobs } from '../training/model-jobs.js';
+import { buildApp } from './app.js';
+import { type ServerConfig } from './config.js';
+import { createJobs } from './create-jobs.js';
+import { type CapabilitySources, createService, loadConfiguredCapabilities, loadersFor, reloadCapabilities } from './create-service.js';
+import { createModelJobs } from './model-lifecycle.js';
+import { type CapserveService } from './service.js';
+import { watchFile } from './watch-file.js';
+
+/** The whole server, wired: listen on `app`, then `start()`; `stop()` drains and closes everything. */
+export interface Server {
+  readonly app: FastifyInstance;
+  readonly service: CapserveService;
+  readonly store: Store;
+  readonly reviews: ReviewQueue;
+  readonly modelJobs: ModelJobs;
+  /** Reloads the capabilities (file plus registered ones), one reload at a time. */
+  reload(): Promise<{ capabilities: string[] }>;
+  /** Loads the models, starts the queues and the review sweep, and queues again the model jobs the last stop interrupted. */
+  start(): Promise<void>;
+  stop(graceMs: number): Promise<void>;
+}
+
+/**
+ * Opens the store (SQLite, or PostgreSQL under DATABASE_URL), reads the capabilities file plus
+ * the registered capabilities, and wires the service, the queues, the model jobs, the review
+ * queue and the HTTP API over them. Nothing is loaded or listening yet.
+ */
+export async function createServer(config: ServerConfig, logger: FastifyBaseLogger): Promise<Server> {
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    sqlitePath: config.sqlitePath,
+    ...(config.databaseSchema === undefined ? {} : { postgresSchema: config.databaseSchema }),
+  });
+  const repository = new ModelRepository(config.modelRepository);
+  const sources: CapabilitySources = { repository, registered: () => store.listCapabilities() };
+  const capabilities = await loadConfiguredCapabilities(config, sources, (message) => logger.warn(message));
+  const reviews = new ReviewQueue({ store, timeoutMs: config.reviewTimeoutMs, onError: (error) => logger.warn({ err: error }, 'review queue write failed') });
+  const service = createService(config, capabilities, logger, loadersFor(config), sources, (request, reply, specs) => reviews.offer(request, reply, specs));
+  // One reload at a time, whoever asks (the admin route, a registration, the file watch).
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = (): Promise<{ capabilities: string[] }> => {
+    const next = reloading.then(() => reloadCapabilities(service, config, sources));
+    reloading = next.catch(() => undefined);
+    return next;
+  };
+  const modelJobs = createModelJobs(service, store, repository, reload, config, logger);
+  const jobs = createJobs(service, config, logger);
+  const app = await buildApp({
+    service,
+    config,
+    logger,
+    frontEnd: jobs.frontEnd,
+    auth: { keys: config.apiKeys, exemptPaths: config.authExemptPaths },
+    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, exemptPaths: config.authExemptPaths },
+    repository,
+    reload,
+    store,
+    training: { jobs: modelJobs, maxExamples: config.maxTrainingExamples },
+    reviews,
+  });
+  let stopWatching = (): void => {};
+  return {
+    app,
+    service,
+    store,
+    reviews,
+    modelJobs,
+    reload,
+    async start() {
+      await service.start();
+      await jobs.start();
+      reviews.start();
+      const resumed = await modelJobs.resume();
+      if (resumed > 0) logger.info({ jobs: resumed }, 'model jobs interrupted by the last stop queued again');
+      if (config.capabilitiesWatch) {
+        stopWatching = watchFile(config.capabilitiesConfig, () => {
+          reload().then(
+            (result) => logger.info({ capabilities: result.capabilities }, 'capabilities file changed: reloaded'),
+            (error: unknown) => logger.error({ err: error }, 'capabilities file changed: reload rejected, the running configuration stays'),
+          );
+        });
+      }
+    },
+    async stop(graceMs) {
+      stopWatching();
+      const closing = app.close();
+      // Jobs first: their text runs through the batcher, which must still be up to finish them.
+      await Promise.all([jobs.close(graceMs), modelJobs.close(graceMs)]);
+      await reviews.close();
+      await service.stop(graceMs);
+      await closing;
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { jobStatuses } from '../../jobs/types.js';
+import { type ModelRepository } from '../../models/repository/model-repository.js';
+import { modelJobTypes, type Store } from '../../store/types.js';
+import { requireLabelled, resolveExamples } from '../../training/examples.js';
+import { jobView, type ModelJobs } from '../../training/model-jobs.js';
+import { evaluateRequestSchema, exampleSourceSchema, predictRequestSchema, trainRequestSchema } from '../../training/types.js';
+import { CapserveError } from '../errors.js';
+import { type CapserveService } from '../service.js';
+
+export interface TrainingRoutesOptions {
+  readonly jobs: ModelJobs;
+  readonly store: Store;
+  readonly repository: ModelRepository;
+  readonly service: CapserveService;
+  readonly maxExamples: number;
+}
+
+const id = z.object({ id: z.string().min(1).max(200) });
+
+/**
+ * `POST /train`, `POST /evaluate`, `POST /predict` (202 with a job), `GET /model-jobs`,
+ * `GET|DELETE /model-jobs/:id`, and data sets: `POST /datasets` (JSON, or a CSV body),
+ * `GET /datasets`, `GET /datasets/:id`. Requests are checked before they are queued, so a bad
+ * one is a 4xx now rather than a failed job later.
+ */
+export function trainingRoutes(options: TrainingRoutesOptions): FastifyPluginAsyncZod {
+  const { jobs, store, repository, service, maxExamples } = options;
+  return async (app) => {
+    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+    app.post('/train', { schema: { summary: 'Train a classifier as a job; writes a repository version.', body: trainRequestSchema } }, async (request, reply) => {
+      const body = request.body;
+      requireLabelled(await resolveExamples(body, store, maxExamples), true);
+      if (body.features.kind === 'embedding' && !service.capabilityNames().includes(body.features.capability)) {
+        throw new CapserveError('UNKNOWN_CAPABILITY', `no capability "${body.features.capability}" to take features from`, { details: { valid: service.capabilityNames() } });
+      }
+      const name = body.register?.capability;
+      if (name !== undefined && service.capabilityNames().includes(name)) {
+        const registered = await store.listCapabilities();
+        const mine = registered.find((entry) => entry.name === name);
+        const params = mine?.spec.params as { model?: unknown } | undefined;
+        if (params?.model !== body.model) {
+          throw new CapserveError('CAPABILITY_EXISTS', `capability "${name}" already exists${mine === undefined ? ' in the configuration file' : ` and serves model "${String(params?.model)}"`}`);
+        }
+      }
+      return reply.code(202).send({ job: jobView(await jobs.submit('train', body)) });
+    });
+
+    app.post('/evaluate', { schema: { summary: 'Evaluate a model version on labelled examples, as a job.', body: evaluateRequestSchema } }, async (request, reply) => {
+      requireLabelled(await resolveExamples(request.body, store, maxExamples), false);
+      await repository.resolve(request.body.model, request.body.version);
+      return reply.code(202).send({ job: jobView(await jobs.submit('evaluate', request.body)) });
+    });
+
+    app.post('/predict', { schema: { summary: 'Run a model version over a data set or uploaded texts, as a job.', body: predictRequestSchema } }, async (request, reply) => {
+      await resolveExamples(request.body, store, maxExamples);
+      await repository.resolve(request.body.model, request.body.version);
+      return reply.code(202).send({ job: jobView(await jobs.submit('predict', request.body)) });
+    });
+
+    app.get(
+      '/model-jobs',
+      {
+        schema: {
+          summary: 'Train, evaluate and predict jobs, newest first.',
+          querystring: z.object({ type: z.enum(modelJobTypes).optional(), status: z.enum(jobStatuses).optional(), limit: z.coerce.number().int().min(1).max(1000).default(50) }).strict(),
+        },
+      },
+      async (request) => ({
+        jobs: (await jobs.list({
+          ...(request.query.type === undefined ? {} : { type: request.query.type }),
+          ...(request.query.status === undefined ? {} : { statuses: [request.query.status] }),
+          limit: request.query.limit,
+        })).map(jobView),
+      }),
+    );
+    app.get('/model-jobs/:id', { schema: { summary: 'A model job: status, stage, progress, result or error.', params: id } }, async (request) => jobView(await jobs.get(request.params.id)));
+    app.delete('/model-jobs/:id', { schema: { summary: 'Cancel a queued or running model job.', params: id } }, async (request) => jobView(await jobs.cancel(request.params.id)));
+
+    app.post(
+      '/datasets',
+      {
+        schema: {
+          summary: 'Store a data set: JSON `{ name, examples | csv }`, or a CSV body (`content-type: text/csv`, `?name=`).',
+          querystring: z.object({ name: z.string().min(1).max(200).optional() }).strict(),
+          body: z.union([z.string(), exampleSourceSchema.pick({ examples: true, csv: true }).extend({ name: z.string().min(1).max(200) }).strict()]),
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const source = typeof body === 'string' ? { csv: body } : body;
+        const name = typeof body === 'string' ? request.query.name : body.name;
+        if (name === undefined) throw new CapserveError('VALIDATION_ERROR', 'name the data set (`?name=` with a CSV body)');
+        const examples = await resolveExamples({ ...('examples' in source ? { examples: source.examples } : {}), ...('csv' in source ? { csv: source.csv } : {}) }, store, maxExamples);
+        const dataset = { id: randomUUID(), name, source: 'upload', examples, createdAt: Date.now() };
+        await store.putDataset(dataset);
+        return reply.code(201).send({ id: dataset.id, name, size: examples.length, labelled: examples.filter((e) => e.label !== undefined).length });
+      },
+    );
+    app.get('/datasets', { schema: { summary: 'Stored data sets (without their examples), newest first.' } }, async () => ({ datasets: await store.listDatasets(1000) }));
+    app.get('/datasets/:id', { schema: { summary: 'A stored data set with its examples.', params: id } }, async (request) => {
+      const dataset = await store.getDataset(request.params.id);
+      if (dataset === undefined) throw new CapserveError('DATASET_NOT_FOUND', `no data set "${request.params.id}"`);
+      return dataset;
+    });
+  };
+}

@@ -1,0 +1,87 @@
+import path from 'node:path';
+import t from 'tap';
+import { CapserveError } from '../../server/errors.js';
+import { openStore } from '../../store/open-store.js';
+import { type StoredJob } from '../../store/types.js';
+import { ModelJobs, type ModelJobRunner } from '../../training/model-jobs.js';
+import { testDir } from '../helpers/full-server.js';
+
+/** A runner whose jobs wait for `release(id)`, report progress, and give up when aborted. */
+function gatedRunner() {
+  const gates = new Map<string, () => void>();
+  const started: string[] = [];
+  const run: ModelJobRunner = async (job, { signal, progress }) => {
+    started.push(job.id);
+    progress(0.5, 'fit');
+    await new Promise<void>((resolve, reject) => {
+      gates.set(job.id, resolve);
+      signal.addEventListener('abort', () => reject(new CapserveError('REQUEST_CANCELLED')), { once: true });
+    });
+    return { echo: job.request };
+  };
+  return { run, started, release: (id: string) => gates.get(id)?.() };
+}
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i += 1) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('condition not met in time');
+}
+
+t.test('jobs interrupted by a stop are queued again by the next start, and finish', async (t) => {
+  const sqlitePath = path.join(await testDir(t, 'model-jobs'), 'store.db');
+  const store = await openStore({ sqlitePath });
+  const gated = gatedRunner();
+  const jobs = new ModelJobs({ store, run: gated.run, concurrency: 1 });
+  const first = await jobs.submit('train', { n: 1 });
+  const second = await jobs.submit('evaluate', { n: 2 });
+  await until(async () => (await jobs.get(first.id)).stage === 'fit');
+  t.match(await jobs.get(first.id), { status: 'running', progress: 0.5, stage: 'fit' }, 'progress is in the store');
+  t.equal((await jobs.get(second.id)).status, 'queued');
+  await jobs.close(10);
+  await t.rejects(jobs.submit('train', {}), { code: 'SHUTTING_DOWN' });
+  await store.close();
+
+  const reopened = await openStore({ sqlitePath });
+  t.teardown(() => reopened.close());
+  const done: ModelJobRunner = async (job) => ({ echo: job.request });
+  const next = new ModelJobs({ store: reopened, run: done, concurrency: 1 });
+  t.equal(await next.resume(), 2);
+  await until(async () => (await next.list({ statuses: ['completed'] })).length === 2);
+  t.match(await next.get(first.id), { status: 'completed', progress: 1, result: { echo: { n: 1 } } });
+  t.notOk('stage' in (await next.get(first.id)), 'a finished job has no stage');
+  t.match(await next.get(second.id), { status: 'completed', result: { echo: { n: 2 } } });
+  await next.close(100);
+});
+
+t.test('cancel, failure codes, and unknown jobs', async (t) => {
+  const store = await openStore({ sqlitePath: ':memory:' });
+  t.teardown(() => store.close());
+  const gated = gatedRunner();
+  const jobs = new ModelJobs({
+    store,
+    concurrency: 2,
+    run: async (job, context) => {
+      if ((job.request as { fail?: boolean }).fail) throw new CapserveError('TRAINING_DATA_INVALID', 'need two labels');
+      return gated.run(job, context);
+    },
+  });
+  t.teardown(() => jobs.close(100));
+  const running = await jobs.submit('train', {});
+  await until(async () => gated.started.includes(running.id));
+  const cancelled = await jobs.cancel(running.id);
+  t.match(cancelled, { status: 'cancelled', finishedAt: Number });
+  await t.rejects(jobs.cancel(running.id), { code: 'JOB_FINISHED' });
+  gated.release(running.id);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal((await jobs.get(running.id)).status, 'cancelled', 'a late result does not revive it');
+
+  const failing = await jobs.submit('train', { fail: true });
+  await until(async () => (await jobs.get(failing.id)).status === 'failed');
+  t.same((await jobs.get(failing.id)).error, { code: 'TRAINING_DATA_INVALID', message: 'need two labels' });
+  await t.rejects(jobs.get('nope'), { code: 'JOB_NOT_FOUND' });
+  const listed: StoredJob[] = await jobs.list({ type: 'train' });
+  t.same(listed.map((job) => job.id), [failing.id, running.id], 'newest first');
+});
