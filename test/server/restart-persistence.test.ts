@@ -61,7 +61,7 @@ t.test('PostgreSQL: a restart loses nothing', async (t) => {
   const url = process.env.TEST_DATABASE_URL;
   if (url === undefined || url === '') {
     if (process.env.CI === 'true') t.fail('TEST_DATABASE_URL is not set: .ci/run starts PostgreSQL and sets it');
-    else t.skip('TEST_DATABASE_URL is not set (bash .ci/start-postgres.sh prints one)');
+    else t.skip('TEST_DATABASE_URL is not set (bash .ci/start-postgres.sh prints one)', () => {});
     return;
   }
   const schema = `capserve_restart_${process.pid}_${randomBytes(4).toString('hex')}`;
