@@ -46,7 +46,7 @@ t.test('rules pick which results go to review; the rest do not', async (t) => {
   await settled(queue);
   const items = await queue.list({});
   t.same(
-    items.map((item) => [item.text, item.capability, item.reason]),
+    items.map((item) => [item.text, item.capability, item.reason]).sort(),
     [
       ['a', 'topic', 'confidence 0.41 below 0.6'],
       ['b', 'alerts', 'an alert fired'],
