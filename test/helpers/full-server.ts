@@ -21,10 +21,10 @@ export async function testDir(t: Test, prefix: string): Promise<string> {
   return dir;
 }
 
-/** Writes a capabilities file of model-free capabilities (text-stats, language) into `dir`. */
-export async function writeCapabilities(dir: string, capabilities: unknown[] = [{ name: 'stats', kind: 'text-stats' }]): Promise<string> {
+/** Writes a capabilities file into `dir`: by default one model-free capability, `stats` (text-stats). */
+export async function writeCapabilities(dir: string, capabilities: unknown[] = [{ name: 'stats', kind: 'text-stats' }], models: unknown[] = []): Promise<string> {
   const file = path.join(dir, 'capabilities.json');
-  await writeFile(file, JSON.stringify({ models: [], capabilities }));
+  await writeFile(file, JSON.stringify({ models, capabilities }));
   return file;
 }
 

@@ -1,8 +1,10 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { toCsv } from '../../training/parse-csv.js';
 import { finishedModelJob, startFullServer, testDir, writeCapabilities } from '../helpers/full-server.js';
 import { labelledTexts } from '../helpers/labelled-texts.js';
+import { tinyBertDir } from '../helpers/tiny-bert.js';
 
 t.test('train (CSV data set, TF-IDF) → metrics beat the majority baseline → register → classify → evaluate → predict', async (t) => {
   const dir = await testDir(t, 'train');
@@ -108,4 +110,40 @@ t.test('bad training requests are refused before they are queued', async (t) => 
   t.same((await server.request('GET', '/model-jobs')).body.jobs, [], 'nothing was queued');
   t.equal((await server.request('GET', '/model-jobs/nope')).body.error.code, 'JOB_NOT_FOUND');
   t.equal((await server.request('GET', '/datasets/nope')).status, 404);
+});
+
+t.test('embedding features (a real ONNX embedder, the tiny random BERT): the registered capability reads its dependency; a tampered version is refused', async (t) => {
+  const dir = await testDir(t, 'train-embedding');
+  const bert = await tinyBertDir();
+  const repository = path.join(dir, 'repository');
+  const server = await startFullServer(t, {
+    CAPABILITIES_CONFIG: await writeCapabilities(dir, [{ name: 'vector', kind: 'embedding', model: 'tiny' }], [
+      { name: 'tiny', backend: 'onnx', task: 'embedding', path: bert },
+    ]),
+    MODEL_REPOSITORY: repository,
+    SQLITE_PATH: ':memory:',
+  });
+  const submitted = await server.request('POST', '/train', {
+    model: 'tiny-topics',
+    examples: labelledTexts(60, 5, 0),
+    features: { kind: 'embedding', capability: 'vector' },
+    register: { capability: 'tiny-topic' },
+  });
+  t.equal(submitted.status, 202, JSON.stringify(submitted.body));
+  const job = await finishedModelJob(server, submitted.body.job.id);
+  t.equal(job.status, 'completed', JSON.stringify(job.error));
+  t.same(job.result.examples, { train: 48, test: 12 });
+  const listed = (await server.request('GET', '/capabilities')).body.capabilities.find((c: { name: string }) => c.name === 'tiny-topic');
+  t.match(listed, { kind: 'trained-classifier', dependsOn: ['vector'], available: true });
+  const classified = await server.request('POST', '/classify', { texts: ['the courier lost my parcel'], capabilities: ['tiny-topic'] });
+  t.equal(classified.status, 200);
+  t.match(classified.body.results[0]['tiny-topic'], { label: /^(account|billing|shipping)$/, scores: { account: Number, billing: Number, shipping: Number } });
+
+  // Change one byte of the trained model: verification and the next reload refuse that version.
+  const file = path.join(repository, 'tiny-topics', '1', 'model.json');
+  const text = await readFile(file, 'utf8');
+  await writeFile(file, text.replace('"format":1', '"format":1 '));
+  t.match(await server.request('POST', '/models/tiny-topics/versions/1/verify'), { status: 422, body: { error: { code: 'MODEL_CHECKSUM_MISMATCH', message: /model\.json/ } } });
+  t.match(await server.request('POST', '/admin/reload'), { status: 422, body: { error: { code: 'RELOAD_REJECTED', message: /SHA-256/ } } });
+  t.equal((await server.request('POST', '/classify', { texts: ['still served'], capabilities: ['tiny-topic'] })).status, 200, 'the running configuration stays');
 });
