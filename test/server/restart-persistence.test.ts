@@ -3,7 +3,7 @@ import path from 'node:path';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { finishedModelJob, startFullServer, testDir, writeCapabilities } from '../helpers/full-server.js';
-import { labelledTexts } from '../helpers/labelled-texts.js';
+import { labelledTexts } from '../../scripts/labelled-corpus.js';
 
 /**
  * Everything a client created survives a restart: the trained model and its registered

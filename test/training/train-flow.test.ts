@@ -3,7 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { toCsv } from '../../training/parse-csv.js';
 import { finishedModelJob, startFullServer, testDir, writeCapabilities } from '../helpers/full-server.js';
-import { labelledTexts } from '../helpers/labelled-texts.js';
+import { labelledTexts } from '../../scripts/labelled-corpus.js';
 import { tinyBertDir } from '../helpers/tiny-bert.js';
 
 t.test('train (CSV data set, TF-IDF) → metrics beat the majority baseline → register → classify → evaluate → predict', async (t) => {

@@ -1,4 +1,4 @@
-import { seededRandom } from '../../capabilities/math/seeded-random.js';
+import { seededRandom } from '../capabilities/math/seeded-random.js';
 
 /** Each topic's own words; texts mix them with shared filler, so no single word decides. */
 const topics: Readonly<Record<string, readonly string[]>> = {
