@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { projectRoot } from '../server/project-root.js';
 import { startBenchServer } from './bench/bench-server.js';
-import { seededRandom } from './bench/corpus.js';
+import { seededRandom } from '../capabilities/math/seeded-random.js';
 import { rssMiB } from './bench/proc-stats.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, http: { type: 'string', default: '16' }, ws: { type: 'string', default: '4' } } });

@@ -3,22 +3,11 @@
  * capability mix where every request wants the base capability and some want one or two
  * dependents. The same seed gives the same requests to every server.
  */
+import { seededRandom } from '../../capabilities/math/seeded-random.js';
 
 export interface BenchRequest {
   readonly texts: string[];
   readonly capabilities: string[];
-}
-
-/** mulberry32: a small seeded PRNG, [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const words = (
