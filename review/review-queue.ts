@@ -181,10 +181,11 @@ export class ReviewQueue {
 
   /** Gives waiting items, oldest first, to reviewers with room. */
   async #assignWaiting(): Promise<void> {
-    const waiting = await this.#store.listReviews({ statuses: ['pending'], limit: ALL });
-    if (waiting.length === 0) return;
     const reviewers = await this.#store.listReviewers();
     const loads = await this.#loads();
+    // Without a free slot nothing can move: skip reading what waits (it grows while nobody reviews).
+    if (!reviewers.some((reviewer) => (loads.get(reviewer.id) ?? 0) < reviewer.capacity)) return;
+    const waiting = await this.#store.listReviews({ statuses: ['pending'], limit: ALL });
     for (const item of waiting) {
       const reviewer = pickReviewer(item, reviewers, loads);
       if (reviewer === undefined) continue;

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type BatchReply } from '../batcher/types.js';
+import { labelScores } from '../capabilities/builtin/model-capabilities.js';
 import { classificationMetrics, stratifiedSplit } from '../capabilities/math/classification-metrics.js';
 import { HashedTfidf } from '../capabilities/math/hashed-tfidf.js';
 import { fitLinearClassifier } from '../capabilities/math/linear-model.js';
 import { seededRandom } from '../capabilities/math/seeded-random.js';
+import { classifyInGroups, type ClassifyTexts } from '../jobs/processors/classify-in-groups.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
 import { CapserveError } from '../server/errors.js';
 import { type Store } from '../store/types.js';
@@ -17,7 +18,7 @@ export interface ModelJobDeps {
   readonly store: Store;
   readonly repository: ModelRepository;
   /** Runs texts through the batcher (embedding features share batches with live traffic). */
-  readonly classify: (texts: string[], capabilities: string[], signal: AbortSignal) => Promise<BatchReply>;
+  readonly classify: ClassifyTexts;
   /** Texts per batcher call. */
   readonly groupSize: number;
   readonly maxExamples: number;
@@ -82,7 +83,7 @@ async function train(request: TrainRequest, deps: ModelJobDeps, signal: AbortSig
   const classifier = fitLinearClassifier(algorithm, features.slice(0, trainSet.length), trainSet.map((e) => e.label), { c, epochs, seed: request.seed });
   const model = new TrainedModel(featuriser, classifier);
   progress(0.95, 'evaluate');
-  const predicted = features.slice(trainSet.length).map((x) => model.labels[argmax(classifier.predict(x))] ?? '');
+  const predicted = features.slice(trainSet.length).map((x) => labelScores(model.labels, classifier.predict(x)).label);
   const metrics = classificationMetrics(testSet.map((e) => e.label), predicted, model.labels);
 
   const existing = await deps.repository.get(request.model).catch(() => undefined);
@@ -138,22 +139,6 @@ async function predictAll(model: TrainedModel, texts: string[], deps: ModelJobDe
 
 /** One capability's results for every text, through the batcher in groups. */
 async function runCapability(capability: string, texts: string[], deps: ModelJobDeps, signal: AbortSignal, progress: (fraction: number) => void): Promise<unknown[]> {
-  const results: unknown[] = [];
-  for (let start = 0; start < texts.length; start += deps.groupSize) {
-    if (signal.aborted) throw new CapserveError('REQUEST_CANCELLED', 'the job was cancelled');
-    const reply = await deps.classify(texts.slice(start, start + deps.groupSize), [capability], signal);
-    const [failure] = reply.failures;
-    if (failure !== undefined) throw new CapserveError(failure.code, `${capability}: ${failure.message}`);
-    for (const result of reply.results) results.push(result[capability]);
-    progress(Math.min(1, (start + deps.groupSize) / texts.length));
-  }
-  return results;
-}
-
-function argmax(values: readonly number[]): number {
-  let best = 0;
-  values.forEach((value, i) => {
-    if (value > (values[best] ?? -Infinity)) best = i;
-  });
-  return best;
+  const results = await classifyInGroups(texts, [capability], { classify: deps.classify, groupSize: deps.groupSize, signal, progress });
+  return results.get(capability) ?? [];
 }

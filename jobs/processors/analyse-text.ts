@@ -1,10 +1,6 @@
-import { type BatchReply } from '../../batcher/types.js';
-import { CapserveError } from '../../server/errors.js';
 import { chunkText } from './chunk-text.js';
+import { classifyInGroups, type ClassifyTexts } from './classify-in-groups.js';
 import { mergeChunkResults } from './merge-chunk-results.js';
-
-/** Runs texts through the batcher, as the inline path does. */
-export type ClassifyTexts = (texts: string[], capabilities: string[], signal: AbortSignal) => Promise<BatchReply>;
 
 export interface TextAnalysis {
   readonly chunks: number;
@@ -31,16 +27,7 @@ export async function analyseText(
 ): Promise<TextAnalysis> {
   const chunks = chunkText(text, options.chunkChars);
   if (capabilities.length === 0 || chunks.length === 0) return { chunks: chunks.length, characters: text.length, results: {} };
-  const perCapability = new Map<string, unknown[]>(capabilities.map((name) => [name, []]));
-  for (let start = 0; start < chunks.length; start += options.groupSize) {
-    if (options.signal.aborted) throw new CapserveError('REQUEST_CANCELLED', 'the job was cancelled');
-    const group = chunks.slice(start, start + options.groupSize);
-    const reply = await options.classify(group, capabilities, options.signal);
-    const [failure] = reply.failures;
-    if (failure !== undefined) throw new CapserveError(failure.code, failure.message, { details: { failures: reply.failures } });
-    for (const result of reply.results) for (const name of capabilities) perCapability.get(name)?.push(result[name]);
-    options.progress(Math.min(1, (start + group.length) / chunks.length));
-  }
+  const perCapability = await classifyInGroups(chunks, capabilities, options);
   const weights = chunks.map((chunk) => chunk.length);
   return {
     chunks: chunks.length,

@@ -3,7 +3,8 @@ import { CapserveError } from '../../server/errors.js';
 import { probeMedia } from '../media/ffprobe.js';
 import { pdfText } from '../media/pdf.js';
 import { type JobPayload, type JobProcessor } from '../types.js';
-import { analyseText, type ClassifyTexts, type TextAnalysis } from './analyse-text.js';
+import { analyseText, type TextAnalysis } from './analyse-text.js';
+import { type ClassifyTexts } from './classify-in-groups.js';
 
 /** Capabilities that belong to media jobs rather than to the text capability registry. */
 export const mediaCapabilities = ['ocr', 'document', 'metadata'] as const;
