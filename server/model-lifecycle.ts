@@ -25,6 +25,8 @@ export function createModelJobs(
     classify: (texts, capabilities, signal) => service.classify({ texts, capabilities, signal, priority: 'low' }),
     groupSize: Math.min(config.maxBatchTexts, config.maxTextsPerRequest),
     maxExamples: config.maxTrainingExamples,
+    serves: (model) => service.capabilitySpecs().some((spec) => spec.kind === 'trained-classifier' && spec.params.model === model),
+    reload,
     register: async (name, spec) => {
       const before = (await store.listCapabilities()).find((entry) => entry.name === name);
       await store.putCapability({ name, spec, createdAt: Date.now() });

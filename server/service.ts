@@ -203,6 +203,11 @@ export class CapserveService {
     return this.#results.stats();
   }
 
+  /** The configuration of every capability in service; empty until started. */
+  capabilitySpecs(): CapabilitySpec[] {
+    return [...(this.#capabilities?.specs.values() ?? [])];
+  }
+
   /** Registered capability names; empty until started. */
   capabilityNames(): string[] {
     return this.#capabilities?.registry.names() ?? [];

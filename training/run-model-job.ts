@@ -24,6 +24,9 @@ export interface ModelJobDeps {
   readonly maxExamples: number;
   /** Stores a capability spec and reloads the configuration with it. */
   readonly register: (name: string, spec: Record<string, unknown>) => Promise<void>;
+  /** Whether a capability in service reads this repository model (a new default then needs a reload to be served). */
+  readonly serves: (model: string) => boolean;
+  readonly reload: () => Promise<unknown>;
 }
 
 type Progress = (fraction: number, stage: string) => void;
@@ -113,6 +116,8 @@ async function train(request: TrainRequest, deps: ModelJobDeps, signal: AbortSig
       ...(request.register.review === undefined ? {} : { review: request.register.review }),
     };
     await deps.register(request.register.capability, spec);
+  } else if (request.setDefault && deps.serves(request.model)) {
+    await deps.reload();
   }
   return {
     model: manifest.name,

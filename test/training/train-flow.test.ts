@@ -75,6 +75,17 @@ t.test('train (CSV data set, TF-IDF) → metrics beat the majority baseline → 
   const diff = await server.request('GET', '/models/tickets/diff?from=1&to=2');
   t.same(diff.body.files.changed, ['model.json']);
   t.ok('accuracy' in diff.body.metrics);
+  const probe = { texts: ['my parcel is late and the courier tracking shows nothing'], capabilities: ['ticket-topic'] };
+  const servedByV1 = (await server.request('POST', '/classify', probe)).body.results;
+  t.same(servedByV1, [{ 'ticket-topic': classified.body.results[0]['ticket-topic'] }], 'still version 1');
+
+  // A third version made default: the registered capability reloads onto it by itself.
+  const third = await server.request('POST', '/train', { model: 'tickets', examples: training, features: { kind: 'tfidf' }, classifier: { algorithm: 'linear-svm', c: 0.5 } });
+  t.equal((await finishedModelJob(server, third.body.job.id)).result.version, 3);
+  t.equal((await server.request('GET', '/models/tickets')).body.defaultVersion, 3);
+  const servedByV3 = (await server.request('POST', '/classify', probe)).body.results;
+  t.equal(servedByV3[0]['ticket-topic'].label, 'shipping');
+  t.not(servedByV3[0]['ticket-topic'].score, servedByV1[0]['ticket-topic'].score, 'the new default answers');
 });
 
 t.test('bad training requests are refused before they are queued', async (t) => {
