@@ -17,6 +17,8 @@ export interface ReviewQueueOptions {
   readonly scheduler?: Scheduler;
   /** Told when a background write fails. @default ignore */
   readonly onError?: (error: unknown) => void;
+  /** Told of every audited action (for metrics). @default ignore */
+  readonly onEvent?: (action: string) => void;
 }
 
 export interface ReviewerInput {
@@ -43,6 +45,7 @@ export class ReviewQueue {
   readonly #clock: Clock;
   readonly #scheduler: Scheduler;
   readonly #onError: (error: unknown) => void;
+  readonly #onEvent: (action: string) => void;
   #exclusive: Promise<unknown> = Promise.resolve();
   #cancelSweep: (() => void) | undefined;
 
@@ -52,6 +55,7 @@ export class ReviewQueue {
     this.#clock = options.clock ?? wallClock;
     this.#scheduler = options.scheduler ?? timerScheduler;
     this.#onError = options.onError ?? (() => {});
+    this.#onEvent = options.onEvent ?? (() => {});
   }
 
   /** Escalates overdue items every quarter of the timeout (at most every 30 s) until `close`. */
@@ -206,6 +210,7 @@ export class ReviewQueue {
 
   async #audit(actor: string, action: string, subject: string, details: Record<string, unknown>): Promise<void> {
     await this.#store.appendAudit({ at: this.#clock.now(), actor, action, subject, details });
+    this.#onEvent(action);
   }
 
   #run<T>(task: () => Promise<T>): Promise<T> {

@@ -8,6 +8,7 @@ import { buildApp } from './app.js';
 import { type ServerConfig } from './config.js';
 import { createJobs } from './create-jobs.js';
 import { type CapabilitySources, createService, loadConfiguredCapabilities, loadersFor, reloadCapabilities } from './create-service.js';
+import { type LifecycleMetrics, registerLifecycleMetrics } from './lifecycle-metrics.js';
 import { createModelJobs } from './model-lifecycle.js';
 import { type CapserveService } from './service.js';
 import { watchFile } from './watch-file.js';
@@ -40,8 +41,16 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
   const repository = new ModelRepository(config.modelRepository);
   const sources: CapabilitySources = { repository, registered: () => store.listCapabilities() };
   const capabilities = await loadConfiguredCapabilities(config, sources, (message) => logger.warn(message));
-  const reviews = new ReviewQueue({ store, timeoutMs: config.reviewTimeoutMs, onError: (error) => logger.warn({ err: error }, 'review queue write failed') });
+  // The service's registry also carries the review and model-job metrics; the queue exists before the service it observes.
+  let metrics: LifecycleMetrics | undefined;
+  const reviews = new ReviewQueue({
+    store,
+    timeoutMs: config.reviewTimeoutMs,
+    onError: (error) => logger.warn({ err: error }, 'review queue write failed'),
+    onEvent: (action) => metrics?.reviewEvent(action),
+  });
   const service = createService(config, capabilities, logger, loadersFor(config), sources, (request, reply, specs) => reviews.offer(request, reply, specs));
+  metrics = registerLifecycleMetrics(service.metrics.registry);
   // One reload at a time, whoever asks (the admin route, a registration, the file watch).
   let reloading: Promise<unknown> = Promise.resolve();
   const reload = (): Promise<{ capabilities: string[] }> => {
@@ -49,7 +58,7 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
     reloading = next.catch(() => undefined);
     return next;
   };
-  const modelJobs = createModelJobs(service, store, repository, reload, config, logger);
+  const modelJobs = createModelJobs(service, store, repository, reload, config, logger, (job) => metrics?.jobFinished(job));
   const jobs = createJobs(service, config, logger);
   const app = await buildApp({
     service,

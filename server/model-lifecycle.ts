@@ -1,6 +1,6 @@
 import { type FastifyBaseLogger } from 'fastify';
 import { type ModelRepository } from '../models/repository/model-repository.js';
-import { type Store } from '../store/types.js';
+import { type StoredJob, type Store } from '../store/types.js';
 import { ModelJobs } from '../training/model-jobs.js';
 import { createModelJobRunner } from '../training/run-model-job.js';
 import { type ServerConfig } from './config.js';
@@ -18,6 +18,7 @@ export function createModelJobs(
   reload: () => Promise<unknown>,
   config: Pick<ServerConfig, 'modelJobConcurrency' | 'maxTrainingExamples' | 'maxBatchTexts' | 'maxTextsPerRequest'>,
   logger: FastifyBaseLogger,
+  onFinished?: (job: StoredJob) => void,
 ): ModelJobs {
   const runner = createModelJobRunner({
     store,
@@ -45,5 +46,6 @@ export function createModelJobs(
     run: runner,
     concurrency: config.modelJobConcurrency,
     onError: (error) => logger.warn({ err: error }, 'model job store write failed'),
+    ...(onFinished === undefined ? {} : { onFinished }),
   });
 }

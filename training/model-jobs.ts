@@ -19,6 +19,8 @@ export interface ModelJobsOptions {
   readonly onError?: (error: unknown) => void;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
+  /** Told of every job that completes, fails or is cancelled, once it is in the store. @default ignore */
+  readonly onFinished?: (job: StoredJob) => void;
 }
 
 /** Progress is written at most this often, plus at every change of stage. */
@@ -36,6 +38,7 @@ export class ModelJobs {
   readonly #queue: PQueue;
   readonly #onError: (error: unknown) => void;
   readonly #now: () => number;
+  readonly #onFinished: (job: StoredJob) => void;
   readonly #controllers = new Map<string, AbortController>();
   #closed = false;
 
@@ -45,6 +48,7 @@ export class ModelJobs {
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.#onError = options.onError ?? (() => {});
     this.#now = options.now ?? Date.now;
+    this.#onFinished = options.onFinished ?? (() => {});
   }
 
   async submit(type: ModelJobType, request: unknown): Promise<StoredJob> {
@@ -85,6 +89,7 @@ export class ModelJobs {
     this.#controllers.get(id)?.abort();
     const cancelled = this.#finish(job, { status: 'cancelled' });
     await this.#store.putJob(cancelled);
+    this.#onFinished(cancelled);
     return cancelled;
   }
 
@@ -131,7 +136,9 @@ export class ModelJobs {
     await writing;
     // A cancelled job was written as such by cancel(); a job cut short by close() stays running in the store, so resume() takes it again.
     if (signal.aborted) return;
-    await this.#store.putJob(this.#finish(job, outcome));
+    const finished = this.#finish(job, outcome);
+    await this.#store.putJob(finished);
+    this.#onFinished(finished);
   }
 
   #finish(job: StoredJob, outcome: Partial<StoredJob>): StoredJob {

@@ -34,6 +34,9 @@ async function restartKeepsEverything(t: Test, storeEnv: Record<string, string>)
   }
   t.match(reviews, [{ capability: 'ticket-topic', status: 'assigned', assignee: 'ana' }], 'the low-confidence result went to review');
   const audit = (await first.request('GET', '/audit')).body.entries;
+  const metrics = (await first.request('GET', '/metrics')).text;
+  t.match(metrics, /capserve_model_jobs_total\{type="train",status="completed"\} 1/);
+  t.match(metrics, /capserve_review_events_total\{action="review\.assigned"\} 1/);
   await first.stop();
 
   const second = await startFullServer(t, env);
