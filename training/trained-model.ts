@@ -65,8 +65,8 @@ export class TrainedModel {
     if (!parsed.success) throw new Error(`${TRAINED_MODEL_FILE}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const { features, classifier } = parsed.data;
     const featuriser: Featuriser =
-      features.kind === 'embedding' ? { kind: 'embedding', capability: features.capability } : { kind: 'tfidf', tfidf: HashedTfidf.fromJSON(features.state as never) };
-    return new TrainedModel(featuriser, loadLinearClassifier(classifier as never));
+      features.kind === 'embedding' ? { kind: 'embedding', capability: features.capability } : { kind: 'tfidf', tfidf: HashedTfidf.fromJSON(features.state) };
+    return new TrainedModel(featuriser, loadLinearClassifier(classifier));
   }
 }
 
