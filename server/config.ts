@@ -109,6 +109,8 @@ const envSchema = z.object({
   SQLITE_PATH: z.string().min(1).optional(),
   /** Train, evaluate and predict jobs that run at once. @default 1 */
   MODEL_JOB_CONCURRENCY: int(1, 1, 64),
+  /** How long a process's claim on its model jobs lasts unrenewed; another process takes the jobs of one that stopped renewing after this. @default 30000 */
+  MODEL_JOB_LEASE_MS: int(30_000, 1000, 3_600_000),
   /** Examples one train, evaluate or predict request may carry. @default 50000 */
   MAX_TRAINING_EXAMPLES: int(50_000, 2, 10_000_000),
   /** How long a reviewer holds an item before it escalates to another reviewer. @default 900000 */
@@ -161,6 +163,7 @@ export interface ServerConfig {
   readonly databaseSchema: string | undefined;
   readonly sqlitePath: string;
   readonly modelJobConcurrency: number;
+  readonly modelJobLeaseMs: number;
   readonly maxTrainingExamples: number;
   readonly reviewTimeoutMs: number;
 }
@@ -222,6 +225,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     databaseSchema: e.DATABASE_SCHEMA,
     sqlitePath: e.SQLITE_PATH === ':memory:' ? ':memory:' : path.resolve(e.SQLITE_PATH ?? path.join(root, 'data', 'capserve.db')),
     modelJobConcurrency: e.MODEL_JOB_CONCURRENCY,
+    modelJobLeaseMs: e.MODEL_JOB_LEASE_MS,
     maxTrainingExamples: e.MAX_TRAINING_EXAMPLES,
     reviewTimeoutMs: e.REVIEW_TIMEOUT_MS,
   });

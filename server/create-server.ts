@@ -22,7 +22,7 @@ export interface Server {
   readonly modelJobs: ModelJobs;
   /** Reloads the capabilities (file plus registered ones), one reload at a time. */
   reload(): Promise<{ capabilities: string[] }>;
-  /** Loads the models, starts the queues and the review sweep, and queues again the model jobs the last stop interrupted. */
+  /** Loads the models, starts the queues and the review sweep, and takes the model jobs a stopped process left unfinished. */
   start(): Promise<void>;
   stop(graceMs: number): Promise<void>;
 }
@@ -85,8 +85,8 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
       await service.start();
       await jobs.start();
       reviews.start();
-      const resumed = await modelJobs.resume();
-      if (resumed > 0) logger.info({ jobs: resumed }, 'model jobs interrupted by the last stop queued again');
+      const resumed = await modelJobs.start();
+      if (resumed > 0) logger.info({ jobs: resumed }, 'model jobs left unfinished by a stopped process queued again');
       if (config.capabilitiesWatch) {
         stopWatching = watchFile(config.capabilitiesConfig, () => {
           reload().then(

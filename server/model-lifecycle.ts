@@ -16,7 +16,7 @@ export function createModelJobs(
   store: Store,
   repository: ModelRepository,
   reload: () => Promise<unknown>,
-  config: Pick<ServerConfig, 'modelJobConcurrency' | 'maxTrainingExamples' | 'maxBatchTexts' | 'maxTextsPerRequest'>,
+  config: Pick<ServerConfig, 'modelJobConcurrency' | 'modelJobLeaseMs' | 'workerId' | 'maxTrainingExamples' | 'maxBatchTexts' | 'maxTextsPerRequest'>,
   logger: FastifyBaseLogger,
   onFinished?: (job: StoredJob) => void,
 ): ModelJobs {
@@ -45,6 +45,8 @@ export function createModelJobs(
     store,
     run: runner,
     concurrency: config.modelJobConcurrency,
+    owner: config.workerId,
+    leaseMs: config.modelJobLeaseMs,
     onError: (error) => logger.warn({ err: error }, 'model job store write failed'),
     ...(onFinished === undefined ? {} : { onFinished }),
   });

@@ -45,7 +45,12 @@ const migrations: readonly ((kind: SqlDatabase['kind']) => readonly string[])[] 
       `CREATE TABLE IF NOT EXISTS model_versions (model ${key} NOT NULL, version INTEGER NOT NULL, is_default INTEGER NOT NULL, recorded_at BIGINT NOT NULL, manifest TEXT NOT NULL, PRIMARY KEY (model, version))`,
     ];
   },
+  // Leases on unfinished jobs: which process runs or queues each, and until when it has said so.
+  () => ['ALTER TABLE jobs ADD COLUMN owner TEXT', 'ALTER TABLE jobs ADD COLUMN lease_until BIGINT'],
 ];
+
+/** Job statuses a lease can hold and a running process may still overwrite. */
+const UNFINISHED = "status IN ('queued', 'running')";
 
 /** The latest schema version this code writes. */
 export const schemaVersion = migrations.length;
@@ -85,6 +90,30 @@ export class SqlStore implements Store {
        ON CONFLICT (id) DO UPDATE SET type = excluded.type, status = excluded.status, created_at = excluded.created_at, body = excluded.body`,
       [job.id, job.type, job.status, job.createdAt, JSON.stringify(job)],
     );
+  }
+
+  async updateUnfinishedJob(job: StoredJob, owner?: string): Promise<boolean> {
+    const byOwner = owner === undefined ? '' : ' AND owner = ?';
+    const { changes } = await this.#db.run(`UPDATE jobs SET status = ?, body = ? WHERE id = ? AND ${UNFINISHED}${byOwner}`, [
+      job.status,
+      JSON.stringify(job),
+      job.id,
+      ...(owner === undefined ? [] : [owner]),
+    ]);
+    return changes === 1;
+  }
+
+  async claimJob(id: string, owner: string, leaseUntil: number, now: number): Promise<boolean> {
+    const { changes } = await this.#db.run(
+      `UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ? AND ${UNFINISHED} AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ?)`,
+      [owner, leaseUntil, id, owner, now],
+    );
+    return changes === 1;
+  }
+
+  async renewJobLeases(owner: string, leaseUntil: number): Promise<number> {
+    const { changes } = await this.#db.run(`UPDATE jobs SET lease_until = ? WHERE owner = ? AND ${UNFINISHED}`, [leaseUntil, owner]);
+    return changes;
   }
 
   async getJob(id: string): Promise<StoredJob | undefined> {

@@ -140,6 +140,18 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
   putJob(job: StoredJob): Promise<void>;
+  /**
+   * Writes `job` only while the stored one is still queued or running (and, given `owner`, while
+   * `owner` holds its lease); false when it has finished, been cancelled or taken over meanwhile, or is gone.
+   */
+  updateUnfinishedJob(job: StoredJob, owner?: string): Promise<boolean>;
+  /**
+   * Takes the lease of an unfinished job for `owner` until `leaseUntil`, if nobody else holds
+   * one that is still valid at `now`. True when `owner` now holds it.
+   */
+  claimJob(id: string, owner: string, leaseUntil: number, now: number): Promise<boolean>;
+  /** Extends every lease `owner` holds on unfinished jobs; returns how many (a lease of 0 releases them). */
+  renewJobLeases(owner: string, leaseUntil: number): Promise<number>;
   getJob(id: string): Promise<StoredJob | undefined>;
   listJobs(filter?: JobFilter): Promise<StoredJob[]>;
 

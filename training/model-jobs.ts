@@ -15,7 +15,11 @@ export interface ModelJobsOptions {
   readonly run: ModelJobRunner;
   /** Jobs running at once. */
   readonly concurrency: number;
-  /** Told when a progress write fails. @default ignore */
+  /** This process's name on the leases it holds; unique among the processes sharing the store. @default a random id */
+  readonly owner?: string;
+  /** How long a lease lasts without renewal; a process that stops renewing loses its jobs to the others after this. @default 30000 */
+  readonly leaseMs?: number;
+  /** Told when a background write fails. @default ignore */
   readonly onError?: (error: unknown) => void;
   /** Epoch milliseconds. @default Date.now */
   readonly now?: () => number;
@@ -28,27 +32,46 @@ const PROGRESS_WRITE_MS = 250;
 
 /**
  * Train, evaluate and predict jobs on an in-process queue whose every state change is written
- * to the store first: a job accepted is in the store before the client hears of it, and jobs a
- * restart interrupted are queued again by {@link resume} (they start over; a job is a pure
- * function of its stored request, seeded, so it gives the same answer).
+ * to the store first: a job accepted is in the store before the client hears of it.
+ *
+ * Several processes may share one store. Each holds a lease on the jobs it has queued or is
+ * running and renews it every third of `leaseMs` ({@link heartbeat}); a job whose lease
+ * lapsed (its process crashed) or was released (its process stopped) is taken by the next
+ * heartbeat or start of any process, and starts over: a job is a pure function of its stored
+ * request, seeded, so it gives the same answer. A process writes a job only while it holds
+ * the lease and the job is unfinished: a cancel from any process sticks, and a process that
+ * lost a job (it stalled past its lease) stops working on it at its next write.
  */
 export class ModelJobs {
   readonly #store: Store;
   readonly #run: ModelJobRunner;
   readonly #queue: PQueue;
+  readonly #owner: string;
+  readonly #leaseMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #now: () => number;
   readonly #onFinished: (job: StoredJob) => void;
   readonly #controllers = new Map<string, AbortController>();
+  #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: ModelJobsOptions) {
     this.#store = options.store;
     this.#run = options.run;
     this.#queue = new PQueue({ concurrency: options.concurrency });
+    this.#owner = options.owner ?? randomUUID();
+    this.#leaseMs = options.leaseMs ?? 30_000;
     this.#onError = options.onError ?? (() => {});
     this.#now = options.now ?? Date.now;
     this.#onFinished = options.onFinished ?? (() => {});
+  }
+
+  /** Takes the jobs nobody holds (those the last stop interrupted), then keeps the leases alive; returns how many it took. */
+  async start(): Promise<number> {
+    const taken = await this.resume();
+    this.#timer = setInterval(() => void this.heartbeat().catch(this.#onError), this.#leaseMs / 3);
+    this.#timer.unref();
+    return taken;
   }
 
   async submit(type: ModelJobType, request: unknown): Promise<StoredJob> {
@@ -56,20 +79,33 @@ export class ModelJobs {
     const now = this.#now();
     const job: StoredJob = { id: randomUUID(), type, status: 'queued', progress: 0, request, createdAt: now, updatedAt: now };
     await this.#store.putJob(job);
+    await this.#store.claimJob(job.id, this.#owner, now + this.#leaseMs, now);
     this.#enqueue(job);
     return job;
   }
 
-  /** Queues again every job that was queued or running when the server last stopped; returns how many. */
+  /** Renews this process's leases, then takes any job whose lease lapsed. */
+  async heartbeat(): Promise<number> {
+    if (this.#closed) return 0;
+    await this.#store.renewJobLeases(this.#owner, this.#now() + this.#leaseMs);
+    return this.resume();
+  }
+
+  /** Queues every unfinished job that is not here and whose lease this process can take; returns how many. */
   async resume(): Promise<number> {
     const unfinished = await this.#store.listJobs({ statuses: ['queued', 'running'], limit: 1_000_000 });
+    let taken = 0;
     for (const job of unfinished.reverse()) {
+      if (this.#closed || this.#controllers.has(job.id)) continue;
+      const now = this.#now();
+      if (!(await this.#store.claimJob(job.id, this.#owner, now + this.#leaseMs, now))) continue;
       const { stage: _stage, ...rest } = job;
-      const queued: StoredJob = { ...rest, status: 'queued', progress: 0, updatedAt: this.#now() };
-      await this.#store.putJob(queued);
+      const queued: StoredJob = { ...rest, status: 'queued', progress: 0, updatedAt: now };
+      if (!(await this.#store.updateUnfinishedJob(queued, this.#owner))) continue;
       this.#enqueue(queued);
+      taken += 1;
     }
-    return unfinished.length;
+    return taken;
   }
 
   async get(id: string): Promise<StoredJob> {
@@ -82,40 +118,48 @@ export class ModelJobs {
     return this.#store.listJobs(filter);
   }
 
-  /** Cancels a queued or running job: it ends as `cancelled` and its result, if any comes, is dropped. */
+  /** Cancels a queued or running job, wherever it runs: it ends as `cancelled` and its result, if any comes, is dropped. */
   async cancel(id: string): Promise<StoredJob> {
     const job = await this.get(id);
-    if (job.status !== 'queued' && job.status !== 'running') throw new CapserveError('JOB_FINISHED', `model job "${id}" is already ${job.status}`);
-    this.#controllers.get(id)?.abort();
     const cancelled = this.#finish(job, { status: 'cancelled' });
-    await this.#store.putJob(cancelled);
+    if (!(await this.#store.updateUnfinishedJob(cancelled))) {
+      throw new CapserveError('JOB_FINISHED', `model job "${id}" is already ${(await this.get(id)).status}`);
+    }
+    this.#controllers.get(id)?.abort();
     this.#onFinished(cancelled);
     return cancelled;
   }
 
-  /** Stops taking jobs and waits up to `graceMs` for running ones; the rest stay queued in the store for the next start. */
+  /**
+   * Stops taking jobs and waits up to `graceMs` for running ones; the rest stay unfinished in
+   * the store with their leases released, for the next process that starts or beats.
+   */
   async close(graceMs: number): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#timer);
     this.#queue.clear();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.#queue.onIdle(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     for (const controller of this.#controllers.values()) controller.abort();
+    await this.#store.renewJobLeases(this.#owner, 0).catch(this.#onError);
   }
 
   #enqueue(job: StoredJob): void {
     const controller = new AbortController();
     this.#controllers.set(job.id, controller);
     void this.#queue
-      .add(() => this.#execute(job, controller.signal))
+      .add(() => this.#execute(job, controller))
       .catch(this.#onError)
       .finally(() => this.#controllers.delete(job.id));
   }
 
-  async #execute(queued: StoredJob, signal: AbortSignal): Promise<void> {
+  async #execute(queued: StoredJob, controller: AbortController): Promise<void> {
+    const { signal } = controller;
     if (signal.aborted || this.#closed) return;
     let job: StoredJob = { ...queued, status: 'running', updatedAt: this.#now() };
-    await this.#store.putJob(job);
+    // Finished meanwhile (cancelled here or elsewhere, or taken over and done): nothing to run.
+    if (!(await this.#store.updateUnfinishedJob(job, this.#owner))) return;
     let lastWrite = 0;
     let writing: Promise<void> = Promise.resolve();
     const progress = (fraction: number, stage: string): void => {
@@ -125,7 +169,12 @@ export class ModelJobs {
       if (!changedStage && now - lastWrite < PROGRESS_WRITE_MS) return;
       lastWrite = now;
       const snapshot = job;
-      writing = writing.then(() => (signal.aborted ? undefined : this.#store.putJob(snapshot))).catch(this.#onError);
+      writing = writing
+        .then(async () => {
+          // A refused write means the job was cancelled, or taken over after this process's lease lapsed: stop working on it.
+          if (!signal.aborted && !(await this.#store.updateUnfinishedJob(snapshot, this.#owner))) controller.abort();
+        })
+        .catch(this.#onError);
     };
     let outcome: Partial<StoredJob>;
     try {
@@ -134,11 +183,10 @@ export class ModelJobs {
       outcome = { status: 'failed', error: toJobError(error) };
     }
     await writing;
-    // A cancelled job was written as such by cancel(); a job cut short by close() stays running in the store, so resume() takes it again.
+    // Aborted: cancelled (already written as such) or cut short by close() (left for whoever takes it next).
     if (signal.aborted) return;
     const finished = this.#finish(job, outcome);
-    await this.#store.putJob(finished);
-    this.#onFinished(finished);
+    if (await this.#store.updateUnfinishedJob(finished, this.#owner)) this.#onFinished(finished);
   }
 
   #finish(job: StoredJob, outcome: Partial<StoredJob>): StoredJob {

@@ -100,6 +100,32 @@ function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore): void {
     t.same(ids(await store.listJobs()), ['j1'], 'replaced, not added');
   });
 
+  t.test('jobs: leases are claimed only when free or lapsed, renewed and released; owner-bound writes stop when the lease or the job is gone', async (t) => {
+    const store = await open(t);
+    await store.putJob(job('j1', { status: 'queued' }));
+    t.ok(await store.claimJob('j1', 'a', 5000, 1000), 'a free job is claimed');
+    t.notOk(await store.claimJob('j1', 'b', 5000, 1000), 'a valid lease is kept');
+    t.ok(await store.claimJob('j1', 'a', 6000, 1000), 'its owner may claim again');
+    t.equal(await store.renewJobLeases('a', 9000), 1);
+    t.notOk(await store.claimJob('j1', 'b', 20_000, 8999), 'renewed until 9000');
+    t.ok(await store.updateUnfinishedJob(job('j1', { status: 'running', progress: 0.5 }), 'a'));
+    t.notOk(await store.updateUnfinishedJob(job('j1', { status: 'running', progress: 0.9 }), 'b'), 'not the owner');
+    t.ok(await store.claimJob('j1', 'b', 20_000, 9001), 'a lapsed lease is taken over');
+    t.notOk(await store.updateUnfinishedJob(job('j1', { status: 'completed' }), 'a'), 'the old owner can no longer write');
+    t.equal((await store.getJob('j1'))?.progress, 0.5);
+    t.ok(await store.updateUnfinishedJob(job('j1', { status: 'cancelled' })), 'a write without an owner (a cancel) lands while unfinished');
+    t.notOk(await store.updateUnfinishedJob(job('j1', { status: 'completed' }), 'b'), 'nothing lands after it finished');
+    t.notOk(await store.claimJob('j1', 'c', 30_000, 50_000), 'a finished job has no lease to claim');
+    t.equal(await store.renewJobLeases('b', 40_000), 0);
+    t.equal((await store.getJob('j1'))?.status, 'cancelled');
+    t.notOk(await store.updateUnfinishedJob(job('nope', { status: 'running' })), 'an unknown job');
+
+    await store.putJob(job('j2', { status: 'running' }));
+    t.ok(await store.claimJob('j2', 'a', 100_000, 1000));
+    t.equal(await store.renewJobLeases('a', 0), 1, 'released');
+    t.ok(await store.claimJob('j2', 'b', 100_000, 1000), 'a released lease is free at once');
+  });
+
   t.test('jobs: lists filter by type and statuses, newest first with ties broken by id, limited', async (t) => {
     const store = await open(t);
     await store.putJob(job('old', { createdAt: 100 }));

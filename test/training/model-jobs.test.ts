@@ -85,3 +85,53 @@ t.test('cancel, failure codes, and unknown jobs', async (t) => {
   const listed: StoredJob[] = await jobs.list({ type: 'train' });
   t.same(listed.map((job) => job.id), [failing.id, running.id], 'newest first');
 });
+
+t.test('two processes on one store: a live lease is left alone, a lapsed one is taken over, a cancel works from either side', async (t) => {
+  const sqlitePath = path.join(await testDir(t, 'model-jobs-shared'), 'store.db');
+  const [storeA, storeB] = [await openStore({ sqlitePath }), await openStore({ sqlitePath })];
+  let now = 1_000_000;
+  const clock = () => now;
+  const gated = gatedRunner();
+  const a = new ModelJobs({ store: storeA, run: gated.run, concurrency: 2, owner: 'a', leaseMs: 30_000, now: clock });
+  const finishedByB: string[] = [];
+  const b = new ModelJobs({
+    store: storeB,
+    concurrency: 2,
+    owner: 'b',
+    leaseMs: 30_000,
+    now: clock,
+    run: async (job) => {
+      finishedByB.push(job.id);
+      return { by: 'b' };
+    },
+  });
+  t.teardown(async () => {
+    await Promise.all([a.close(50), b.close(50)]);
+    await Promise.all([storeA.close(), storeB.close()]);
+  });
+
+  const stalled = await a.submit('train', { n: 1 });
+  const doomed = await a.submit('train', { n: 2 });
+  await until(async () => gated.started.length === 2);
+  now += 20_000;
+  t.equal(await b.heartbeat(), 0, "a's leases are still valid");
+  t.equal(await a.heartbeat(), 0, 'a renews its own and takes nothing new');
+  now += 20_000;
+  t.equal(await b.heartbeat(), 0, "renewed 20 s ago: still a's");
+
+  const cancelled = await b.cancel(doomed.id);
+  t.equal(cancelled.status, 'cancelled', 'b cancels a job a is running');
+  await until(async () => (await a.get(doomed.id)).status === 'cancelled');
+  gated.release(doomed.id);
+
+  // a stalls: no heartbeat for longer than the lease. b takes the job over and finishes it.
+  now += 31_000;
+  t.equal(await b.heartbeat(), 1);
+  await until(async () => (await b.get(stalled.id)).status === 'completed');
+  t.same(finishedByB, [stalled.id], 'b ran only the lapsed job, not the cancelled one');
+  t.match(await b.get(stalled.id), { result: { by: 'b' } });
+  gated.release(stalled.id);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.match(await a.get(stalled.id), { status: 'completed', result: { by: 'b' } }, "a's late answer does not overwrite b's");
+  t.equal((await a.get(doomed.id)).status, 'cancelled');
+});
