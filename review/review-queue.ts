@@ -37,7 +37,8 @@ const wallClock: Clock = { now: () => Date.now() };
  * each goes to the reviewer who takes that capability (or "*") with room under their capacity
  * and the lowest load (assigned / capacity), so work spreads. An item not resolved within
  * `timeoutMs` escalates to a reviewer who has not had it yet. Every change is in the audit log.
- * Changes run one at a time so loads are counted exactly (one server process per store).
+ * Changes run one at a time, under the store's lock, so loads are counted exactly even when
+ * several servers share a PostgreSQL store.
  */
 export class ReviewQueue {
   readonly #store: Store;
@@ -214,7 +215,8 @@ export class ReviewQueue {
   }
 
   #run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.#exclusive.then(task);
+    // In order here, and under the store's lock so queues in other processes on a shared PostgreSQL count the same loads.
+    const result = this.#exclusive.then(() => this.#store.exclusive('capserve:reviews', task));
     this.#exclusive = result.catch(() => undefined);
     return result;
   }

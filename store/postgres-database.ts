@@ -87,6 +87,22 @@ export class PostgresDatabase implements SqlDatabase {
     }
   }
 
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    // A client of its own holds the session lock while `fn` uses the rest of the pool.
+    const client = await this.#pool.connect();
+    let broken = false;
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+      try {
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => (broken = true));
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -32,6 +32,12 @@ export interface SqlDatabase extends SqlExecutor {
    * to end, which never happens.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs `fn` while holding the lock `name`, which any number of statements (not one
+   * transaction) may run under: on PostgreSQL a session advisory lock, so it holds across every
+   * process on the database; on SQLite across the callers of this database object only.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /** Idempotent. */
   close(): Promise<void>;
 }

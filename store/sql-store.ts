@@ -116,6 +116,10 @@ export class SqlStore implements Store {
     return changes;
   }
 
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.#db.exclusive(name, fn);
+  }
+
   async getJob(id: string): Promise<StoredJob | undefined> {
     return this.#one<StoredJob>('SELECT body FROM jobs WHERE id = ?', [id]);
   }

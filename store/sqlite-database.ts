@@ -25,6 +25,8 @@ export class SqliteDatabase implements SqlDatabase {
    * acts with no `await` between the check and the statement, or another caller could slip in.
    */
   #transaction: Promise<void> | undefined;
+  /** The tail of each named lock's queue (see exclusive). */
+  readonly #locks = new Map<string, Promise<void>>();
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -75,6 +77,20 @@ export class SqliteDatabase implements SqlDatabase {
       this.#transaction = undefined;
       end();
     }
+  }
+
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#locks.get(name) ?? Promise.resolve();
+    const result = previous.then(fn);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#locks.set(name, settled);
+    void settled.then(() => {
+      if (this.#locks.get(name) === settled) this.#locks.delete(name);
+    });
+    return result;
   }
 
   async close(): Promise<void> {

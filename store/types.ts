@@ -179,5 +179,11 @@ export interface Store {
   putModelVersion(record: ModelVersionRecord): Promise<void>;
   listModelVersions(model?: string): Promise<ModelVersionRecord[]>;
 
+  /**
+   * Runs `fn` holding the named lock: across every process on a PostgreSQL store, within this
+   * process on SQLite. For read-decide-write sequences such as review assignment.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { ReviewQueue } from '../../review/review-queue.js';
 import { openStore } from '../../store/open-store.js';
 import { type Store } from '../../store/types.js';
 import { ManualTime } from '../helpers/manual-time.js';
+import { postgresSchema } from '../helpers/postgres.js';
 
 const specs = new Map<string, CapabilitySpec>([
   ['topic', { name: 'topic', kind: 'text-stats', dependsOn: [], review: { confidenceBelow: 0.6 } }],
@@ -151,4 +152,26 @@ t.test('the sweep runs on its own once started, and stops on close', async (t) =
   t.equal(item?.escalations, 1);
   await queue.close();
   t.equal(time.pending, 0, 'no sweep left scheduled');
+});
+
+t.test('two review queues on one PostgreSQL store never give a reviewer more than their capacity', async (t) => {
+  const database = postgresSchema(t, 'reviews');
+  if (database === undefined) return;
+  const open = () => openStore({ databaseUrl: database.url, sqlitePath: ':memory:', postgresSchema: database.schema });
+  const [storeA, storeB] = [await open(), await open()];
+  const [a, b] = [new ReviewQueue({ store: storeA, timeoutMs: 60_000 }), new ReviewQueue({ store: storeB, timeoutMs: 60_000 })];
+  t.teardown(async () => {
+    await Promise.all([a.close(), b.close()]);
+    await Promise.all([storeA.close(), storeB.close()]);
+  });
+  await a.addReviewer({ id: 'ana', name: 'Ana', specialisations: ['topic'], capacity: 3 }, 'test');
+  for (let i = 0; i < 5; i += 1) {
+    a.offer({ texts: [`a${i}`], capabilities: ['topic'] }, reply([{ topic: topic('x', 0.1) }]), specs);
+    b.offer({ texts: [`b${i}`], capabilities: ['topic'] }, reply([{ topic: topic('x', 0.1) }]), specs);
+  }
+  await Promise.all([a.sweep(), b.sweep()]);
+  const items = await a.list({ limit: 100 });
+  t.equal(items.length, 10);
+  t.equal(items.filter((item) => item.status === 'assigned').length, 3, 'exactly the capacity, though two processes assigned');
+  t.equal(items.filter((item) => item.status === 'pending').length, 7);
 });

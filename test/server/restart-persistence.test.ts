@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import pg from 'pg';
 import t, { type Test } from 'tap';
 import { finishedModelJob, startFullServer, testDir, writeCapabilities } from '../helpers/full-server.js';
 import { labelledTexts } from '../../scripts/labelled-corpus.js';
+import { postgresSchema } from '../helpers/postgres.js';
 
 /**
  * Everything a client created survives a restart: the trained model and its registered
@@ -61,18 +60,6 @@ t.test('SQLite: a restart loses nothing', async (t) => {
 });
 
 t.test('PostgreSQL: a restart loses nothing', async (t) => {
-  const url = process.env.TEST_DATABASE_URL;
-  if (url === undefined || url === '') {
-    if (process.env.CI === 'true') t.fail('TEST_DATABASE_URL is not set: .ci/run starts PostgreSQL and sets it');
-    else t.skip('TEST_DATABASE_URL is not set (bash .ci/start-postgres.sh prints one)', () => {});
-    return;
-  }
-  const schema = `capserve_restart_${process.pid}_${randomBytes(4).toString('hex')}`;
-  t.teardown(async () => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
-  });
-  await restartKeepsEverything(t, { DATABASE_URL: url, DATABASE_SCHEMA: schema });
+  const database = postgresSchema(t, 'restart');
+  if (database !== undefined) await restartKeepsEverything(t, { DATABASE_URL: database.url, DATABASE_SCHEMA: database.schema });
 });

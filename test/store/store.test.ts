@@ -255,6 +255,28 @@ function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore): void {
     t.equal((await store.listModelVersions('reviews')).filter((r) => r.isDefault).length, 1, 'concurrent defaults leave exactly one');
   });
 
+  t.test('exclusive: holders of one lock run one after another (across stores on PostgreSQL), other names do not wait, a failure releases it', async (t) => {
+    const place = await fresh(t);
+    const [first, second] = [await place(), await place()];
+    const log: string[] = [];
+    const hold = (store: Store, name: string, tag: string, ms: number) =>
+      store.exclusive(name, async () => {
+        log.push(`${tag}+`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        log.push(`${tag}-`);
+        return tag;
+      });
+    const other = kind === 'postgres' ? second : first;
+    const results = await Promise.all([hold(first, 'lock', 'a', 60), hold(other, 'lock', 'b', 10)]);
+    t.same(results, ['a', 'b']);
+    t.same(log, ['a+', 'a-', 'b+', 'b-'], 'b waited for a');
+    log.length = 0;
+    await Promise.all([hold(first, 'one', 'x', 60), hold(other, 'two', 'y', 10)]);
+    t.same(log.slice(0, 2).sort(), ['x+', 'y+'], 'different names run side by side');
+    await t.rejects(first.exclusive('lock', async () => Promise.reject(new Error('boom'))), { message: 'boom' });
+    t.equal(await other.exclusive('lock', async () => 'free'), 'free', 'released after a failure');
+  });
+
   t.test('unicode text round-trips unchanged', async (t) => {
     const store = await open(t);
     const text = 'naïve café — 日本語のテキスト, עברית, emoji 👩🏽‍💻🎉, e\u0301, NUL \u0000 and a lone surrogate \ud800';
