@@ -111,6 +111,14 @@ export class SqlStore implements Store {
     return changes === 1;
   }
 
+  async claimableJobIds(now: number): Promise<string[]> {
+    const rows = await this.#db.all<{ id: string }>(
+      `SELECT id FROM jobs WHERE ${UNFINISHED} AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at, id`,
+      [now],
+    );
+    return rows.map((row) => row.id);
+  }
+
   async renewJobLeases(owner: string, leaseUntil: number): Promise<number> {
     const { changes } = await this.#db.run(`UPDATE jobs SET lease_until = ? WHERE owner = ? AND ${UNFINISHED}`, [leaseUntil, owner]);
     return changes;

@@ -150,6 +150,8 @@ export interface Store {
    * one that is still valid at `now`. True when `owner` now holds it.
    */
   claimJob(id: string, owner: string, leaseUntil: number, now: number): Promise<boolean>;
+  /** Ids of the unfinished jobs whose lease is missing or lapsed at `now`, oldest first: those a process may claim. */
+  claimableJobIds(now: number): Promise<string[]>;
   /** Extends every lease `owner` holds on unfinished jobs; returns how many (a lease of 0 releases them). */
   renewJobLeases(owner: string, leaseUntil: number): Promise<number>;
   getJob(id: string): Promise<StoredJob | undefined>;

@@ -93,12 +93,14 @@ export class ModelJobs {
 
   /** Queues every unfinished job that is not here and whose lease this process can take; returns how many. */
   async resume(): Promise<number> {
-    const unfinished = await this.#store.listJobs({ statuses: ['queued', 'running'], limit: 1_000_000 });
     let taken = 0;
-    for (const job of unfinished.reverse()) {
-      if (this.#closed || this.#controllers.has(job.id)) continue;
+    // Ids first: a job's body (its examples) is read only once this process holds its lease.
+    for (const id of await this.#store.claimableJobIds(this.#now())) {
+      if (this.#closed || this.#controllers.has(id)) continue;
       const now = this.#now();
-      if (!(await this.#store.claimJob(job.id, this.#owner, now + this.#leaseMs, now))) continue;
+      if (!(await this.#store.claimJob(id, this.#owner, now + this.#leaseMs, now))) continue;
+      const job = await this.#store.getJob(id);
+      if (job === undefined) continue;
       const { stage: _stage, ...rest } = job;
       const queued: StoredJob = { ...rest, status: 'queued', progress: 0, updatedAt: now };
       if (!(await this.#store.updateUnfinishedJob(queued, this.#owner))) continue;

@@ -106,6 +106,10 @@ function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore): void {
     t.ok(await store.claimJob('j1', 'a', 5000, 1000), 'a free job is claimed');
     t.notOk(await store.claimJob('j1', 'b', 5000, 1000), 'a valid lease is kept');
     t.ok(await store.claimJob('j1', 'a', 6000, 1000), 'its owner may claim again');
+    await store.putJob(job('j0', { status: 'queued', createdAt: 500 }));
+    await store.putJob(job('jdone', { status: 'completed' }));
+    t.same(await store.claimableJobIds(1000), ['j0'], 'unfinished and unleased only, oldest first');
+    t.same(await store.claimableJobIds(6001), ['j0', 'j1'], 'and those whose lease lapsed');
     t.equal(await store.renewJobLeases('a', 9000), 1);
     t.notOk(await store.claimJob('j1', 'b', 20_000, 8999), 'renewed until 9000');
     t.ok(await store.updateUnfinishedJob(job('j1', { status: 'running', progress: 0.5 }), 'a'));
