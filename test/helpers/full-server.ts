@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { type Test } from 'tap';
 import { loadConfig } from '../../server/config.js';
 import { createServer, type Server } from '../../server/create-server.js';
+import { untilFinished } from './job-http.js';
 
 export interface FullServer {
   readonly server: Server;
@@ -67,12 +68,5 @@ export async function startFullServer(t: Test, env: Record<string, string>): Pro
 
 /** Polls `GET /model-jobs/:id` until the job has finished. */
 export async function finishedModelJob(server: FullServer, id: string, timeoutMs = 60_000): Promise<Record<string, any>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { status, body } = await server.request('GET', `/model-jobs/${id}`);
-    if (status !== 200) throw new Error(`GET /model-jobs/${id} answered ${status}: ${JSON.stringify(body)}`);
-    if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
-    if (Date.now() > deadline) throw new Error(`model job ${id} still ${body.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  return untilFinished(() => server.request('GET', `/model-jobs/${id}`), `/model-jobs/${id}`, timeoutMs);
 }

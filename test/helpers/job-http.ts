@@ -6,12 +6,17 @@ export const longText = Array.from({ length: 80 }, (_, i) => `Sentence number ${
 
 /** Polls `GET /jobs/:id` until the job has finished (completed, failed or cancelled). */
 export async function finishedJob(server: TestServer, id: string, timeoutMs = 30_000): Promise<Record<string, any>> {
+  return untilFinished(() => server.get(`/jobs/${id}`), `/jobs/${id}`, timeoutMs);
+}
+
+/** Reads a job with `read` until its `status` is completed, failed or cancelled; throws on a non-200 or at `timeoutMs`. */
+export async function untilFinished(read: () => Promise<{ status: number; body: any }>, route: string, timeoutMs: number): Promise<Record<string, any>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { status, body } = await server.get(`/jobs/${id}`);
-    if (status !== 200) throw new Error(`GET /jobs/${id} answered ${status}: ${JSON.stringify(body)}`);
+    const { status, body } = await read();
+    if (status !== 200) throw new Error(`GET ${route} answered ${status}: ${JSON.stringify(body)}`);
     if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${body.status}`);
+    if (Date.now() > deadline) throw new Error(`${route} still ${body.status}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
