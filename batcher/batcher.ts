@@ -1,25 +1,23 @@
 import { type CapabilityRegistry } from '../capabilities/registry.js';
-import { estimateTokens } from '../jobs/media/estimate-tokens.js';
-import { CapserveError, isCapserveError } from '../server/errors.js';
+import { estimateTokens } from '../core/estimate-tokens.js';
+import { CapserveError, isCapserveError } from '../core/errors.js';
 import { executeBatch } from './execute-batch.js';
 import { QueuedRequest } from './queued-request.js';
 import { type ResultStore } from './result-store.js';
 import { ThroughputMeter } from './throughput-meter.js';
-import { systemClock, timerScheduler } from './system-time.js';
+import { systemTime, type Time } from '../core/time.js';
 import {
   type BatchMode,
   type BatchObserver,
   type BatchReply,
   type BatchRequest,
   type BatcherOptions,
-  type Clock,
   type RequestPriority,
-  type Scheduler,
 } from './types.js';
 
 export interface BatcherDeps {
-  readonly scheduler?: Scheduler;
-  readonly clock?: Clock;
+  /** @default systemTime */
+  readonly time?: Time;
   readonly observer?: BatchObserver;
   /** Shares results across batches; see {@link ResultStore}. */
   readonly store?: ResultStore;
@@ -48,8 +46,7 @@ const priorityRank: Readonly<Record<RequestPriority, number>> = { high: 0, norma
 export class Batcher {
   readonly #registry: CapabilityRegistry;
   readonly #options: Required<BatcherOptions>;
-  readonly #scheduler: Scheduler;
-  readonly #clock: Clock;
+  readonly #time: Time;
   readonly #observer: BatchObserver;
   readonly #store: ResultStore | undefined;
   #window: QueuedRequest[] = [];
@@ -66,11 +63,10 @@ export class Batcher {
   constructor(registry: CapabilityRegistry, options: BatcherOptions, deps: BatcherDeps = {}) {
     this.#registry = registry;
     this.#options = { ...batcherDefaults, ...options };
-    this.#scheduler = deps.scheduler ?? timerScheduler;
-    this.#clock = deps.clock ?? systemClock;
+    this.#time = deps.time ?? systemTime;
     this.#observer = deps.observer ?? {};
     this.#store = deps.store;
-    this.#throughput = new ThroughputMeter(this.#clock);
+    this.#throughput = new ThroughputMeter({ time: this.#time });
   }
 
   /** Texts finished per second over the last 10 s. */
@@ -109,7 +105,7 @@ export class Batcher {
     }
 
     const tokens = request.texts.reduce((sum, text) => sum + estimateTokens(text), 0);
-    const entry = new QueuedRequest(request, this.#registry.resolve(request.capabilities), this.#clock.now(), tokens);
+    const entry = new QueuedRequest(request, this.#registry.resolve(request.capabilities), this.#time.now(), tokens);
     if (this.#options.mode === 'fixed' && this.#wouldOverflow(entry)) this.flush();
     this.#window.push(entry);
     this.#windowTexts += entry.request.texts.length;
@@ -117,7 +113,7 @@ export class Batcher {
     entry.watchAbort(() => this.#leaveWindow(entry));
     if (this.#options.mode === 'fixed') {
       if (this.#full()) this.flush();
-      else this.#cancelTimer ??= this.#scheduler.schedule(() => this.flush(), this.#options.windowMs);
+      else this.#cancelTimer ??= this.#time.schedule(() => this.flush(), this.#options.windowMs);
     } else if (this.#slotFree()) {
       this.#dispatchSoon();
     } else {
@@ -147,8 +143,7 @@ export class Batcher {
     this.#runningTexts += texts;
     const running = executeBatch(id, entries, {
       registry: this.#registry,
-      clock: this.#clock,
-      scheduler: this.#scheduler,
+      time: this.#time,
       capabilityTimeoutMs: this.#options.capabilityTimeoutMs,
       observer: this.#observer,
       ...(this.#store === undefined ? {} : { store: this.#store }),
@@ -197,8 +192,8 @@ export class Batcher {
   #armBound(): void {
     if (this.#cancelTimer !== undefined) return;
     const oldest = Math.min(...this.#window.map((entry) => entry.enqueuedAt));
-    const delay = Math.max(0, oldest + this.#options.windowMs - this.#clock.now());
-    this.#cancelTimer = this.#scheduler.schedule(() => {
+    const delay = Math.max(0, oldest + this.#options.windowMs - this.#time.now());
+    this.#cancelTimer = this.#time.schedule(() => {
       this.#cancelTimer = undefined;
       if (this.#window.length > 0) this.flush();
     }, delay);
@@ -206,7 +201,7 @@ export class Batcher {
 
   /** The next batch's requests: by effective priority, then age, while they fit the limits (at least one). */
   #takeByPriority(live: readonly QueuedRequest[]): QueuedRequest[] {
-    const now = this.#clock.now();
+    const now = this.#time.now();
     const rank = (entry: QueuedRequest): number => priorityRank[entry.priority] - Math.floor((now - entry.enqueuedAt) / this.#options.priorityAgeMs);
     const ordered = [...live].sort((a, b) => rank(a) - rank(b) || a.enqueuedAt - b.enqueuedAt);
     const taken: QueuedRequest[] = [];
@@ -233,7 +228,7 @@ export class Batcher {
   #dispatchSoon(): void {
     if (this.#dispatchQueued) return;
     this.#dispatchQueued = true;
-    this.#scheduler.schedule(() => {
+    this.#time.schedule(() => {
       this.#dispatchQueued = false;
       while (this.#window.length > 0 && this.#slotFree()) this.flush();
     }, 0);

@@ -1,8 +1,9 @@
 import { type CapabilityRegistry } from '../capabilities/registry.js';
-import { messageOf } from '../server/errors.js';
+import { messageOf } from '../core/errors.js';
 import { type QueuedRequest } from './queued-request.js';
 import { type Claim, type ResultStore } from './result-store.js';
-import { type BatchObserver, type CapabilityFailure, type Clock, type Scheduler } from './types.js';
+import { type BatchObserver, type CapabilityFailure } from './types.js';
+import { type Time } from '../core/time.js';
 
 type Outcome =
   | { readonly ok: true; readonly results: ReadonlyMap<number, unknown> }
@@ -10,9 +11,8 @@ type Outcome =
 
 export interface ExecuteBatchDeps {
   readonly registry: CapabilityRegistry;
-  readonly clock: Clock;
-  /** Runs capability time limits; with `capabilityTimeoutMs`. */
-  readonly scheduler?: Scheduler;
+  /** The clock for durations; also runs capability time limits when `capabilityTimeoutMs` is set. */
+  readonly time: Time;
   readonly capabilityTimeoutMs?: number;
   readonly observer: BatchObserver;
   /** Shares results across batches (in-flight and, if sized, cached); absent, every batch computes its own. */
@@ -30,8 +30,8 @@ export async function executeBatch(
   entries: readonly QueuedRequest[],
   deps: ExecuteBatchDeps,
 ): Promise<void> {
-  const { registry, clock, observer } = deps;
-  const startedAt = clock.now();
+  const { registry, time, observer } = deps;
+  const startedAt = time.now();
   const texts: string[] = [];
   const textIndex = new Map<string, number>();
   const textIds = entries.map((entry) =>
@@ -87,7 +87,7 @@ export async function executeBatch(
       else own.push(id);
     }
     const claims = own.map((id) => deps.store?.claim(name, texts[id] ?? ''));
-    const began = clock.now();
+    const began = time.now();
     let outcome = await compute(name, own, dependencyOutcomes, claims);
     // A borrowed computation that failed elsewhere is computed here (its failure may not be ours).
     const retry: number[] = [];
@@ -100,7 +100,7 @@ export async function executeBatch(
     }
     if (outcome.ok && retry.length > 0) outcome = merge(outcome, await compute(name, retry, dependencyOutcomes, []));
     if (outcome.ok) outcome = { ok: true, results: new Map([...results, ...outcome.results]) };
-    observer.capabilityFinished?.({ batchId, capability: name, texts: ids.length, durationMs: clock.now() - began, ok: outcome.ok });
+    observer.capabilityFinished?.({ batchId, capability: name, texts: ids.length, durationMs: time.now() - began, ok: outcome.ok });
     if (outcome.ok) stream(name, outcome.results);
     return outcome;
   };
@@ -189,17 +189,17 @@ export async function executeBatch(
   );
   for (const entry of entries) entry.request.signal?.removeEventListener('abort', abortIfAbandoned);
   const naiveExecutions = entries.reduce((sum, entry) => sum + entry.closure.size, 0);
-  observer.batchFinished?.({ id: batchId, executions, capabilities: plan.length, naiveExecutions, durationMs: clock.now() - startedAt });
+  observer.batchFinished?.({ id: batchId, executions, capabilities: plan.length, naiveExecutions, durationMs: time.now() - startedAt });
 }
 
 const timedOut = Symbol('timed out');
 
 /** The run's results, or the `timedOut` symbol thrown when the time limit passes first (the run is then abandoned). */
 function withTimeLimit<T>(run: Promise<T>, deps: ExecuteBatchDeps): Promise<T> {
-  const { scheduler, capabilityTimeoutMs } = deps;
-  if (scheduler === undefined || capabilityTimeoutMs === undefined) return run;
+  const { time, capabilityTimeoutMs } = deps;
+  if (capabilityTimeoutMs === undefined) return run;
   return new Promise<T>((resolve, reject) => {
-    const cancel = scheduler.schedule(() => reject(timedOut), capabilityTimeoutMs);
+    const cancel = time.schedule(() => reject(timedOut), capabilityTimeoutMs);
     run.then(
       (value) => {
         cancel();

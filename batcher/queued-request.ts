@@ -1,4 +1,4 @@
-import { CapserveError, isCapserveError } from '../server/errors.js';
+import { CapserveError, isCapserveError } from '../core/errors.js';
 import { type BatchReply, type BatchRequest, type RequestPriority } from './types.js';
 
 /**

@@ -1,11 +1,11 @@
-import { type Clock } from './types.js';
+import { type Clock } from '../core/time.js';
 
 export interface ResultStoreOptions {
   /** Finished results kept (least recently used dropped first); 0 keeps none, so only in-flight sharing. */
   readonly maxEntries: number;
   /** How long a finished result may be served. */
   readonly ttlMs: number;
-  readonly clock: Clock;
+  readonly time: Clock;
 }
 
 /** What the store has for one capability and text. */
@@ -64,7 +64,7 @@ export class ResultStore {
     const cached = this.#cache.get(key);
     if (cached !== undefined) {
       this.#cache.delete(key);
-      if (cached.expiresAt > this.#options.clock.now()) {
+      if (cached.expiresAt > this.#options.time.now()) {
         this.#cache.set(key, cached);
         this.#hits += 1;
         return { kind: 'cached', value: cached.value };
@@ -127,7 +127,7 @@ export class ResultStore {
   #remember(key: string, value: unknown): void {
     if (this.#options.maxEntries === 0) return;
     this.#cache.delete(key);
-    this.#cache.set(key, { value, expiresAt: this.#options.clock.now() + this.#options.ttlMs });
+    this.#cache.set(key, { value, expiresAt: this.#options.time.now() + this.#options.ttlMs });
     while (this.#cache.size > this.#options.maxEntries) {
       const oldest = this.#cache.keys().next().value;
       if (oldest === undefined) break;

@@ -1,4 +1,4 @@
-import { type Clock } from './types.js';
+import { type Clock } from '../core/time.js';
 
 /** Texts finished per second over a sliding window, for Retry-After estimates. */
 export class ThroughputMeter {
@@ -6,9 +6,9 @@ export class ThroughputMeter {
   readonly #windowMs: number;
   readonly #events: { at: number; texts: number }[] = [];
 
-  constructor(clock: Clock, windowMs = 10_000) {
-    this.#clock = clock;
-    this.#windowMs = windowMs;
+  constructor(options: { readonly time: Clock; readonly windowMs?: number }) {
+    this.#clock = options.time;
+    this.#windowMs = options.windowMs ?? 10_000;
   }
 
   record(texts: number): void {

@@ -1,13 +1,3 @@
-/** Schedules a callback after a delay; returns a function that cancels it. */
-export interface Scheduler {
-  schedule(callback: () => void, delayMs: number): () => void;
-}
-
-/** Milliseconds from an arbitrary origin; monotonic. */
-export interface Clock {
-  now(): number;
-}
-
 export type BatchMode = 'adaptive' | 'fixed';
 
 /** Which requests go into the next batch first when more are waiting than fit (adaptive mode). */

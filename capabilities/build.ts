@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { type ModelPool } from '../models/pool.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
-import { CapserveError, messageOf } from '../server/errors.js';
+import { CapserveError, messageOf } from '../core/errors.js';
 import { alertRulesCapability } from './builtin/alert-rules.js';
 import { type BuildDeps } from './builtin/build-deps.js';
 import { catalogueRecommendationsCapability } from './builtin/catalogue-recommendations.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { modelSpecSchema } from '../models/types.js';
-import { reviewRuleSchema } from '../review/types.js';
+import { reviewRuleSchema } from './review-rule.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'capability names are lower-case letters, digits, "_" and "-"');
 const base = {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import { type z } from 'zod';
-import { CapserveError, messageOf } from '../server/errors.js';
+import { CapserveError, messageOf } from '../core/errors.js';
+import { formatIssues, pathOf } from '../core/format-issues.js';
 import { type CapabilitiesConfig, capabilitiesConfigSchema } from './config-schema.js';
 
 /**
@@ -46,12 +47,6 @@ export function parseCapabilitiesConfig(raw: unknown, file = '<inline>'): Capabi
 }
 
 /** `capabilities.2.params.labels: give at least two labels; ...` */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => `${pathOf(issue)}: ${issue.message}`).join('; ');
-}
-
-const pathOf = (issue: z.core.$ZodIssue): string => issue.path.map(String).join('.') || '(root)';
-
 /** " (line N, column M)" of the deepest node on `path` that exists in the document. */
 function lineOf(document: Document, lineCounter: LineCounter, path: readonly PropertyKey[]): string {
   for (let depth = path.length; depth >= 0; depth -= 1) {

@@ -1,6 +1,13 @@
-import { type RegisteredCapability } from '../store/types.js';
 import { type CapabilitiesConfig, capabilitySpecSchema } from './config-schema.js';
-import { formatIssues } from './load-config.js';
+import { formatIssues } from '../core/format-issues.js';
+
+/** A capability added at run time (e.g. by `/train` with `register`), as its configuration object. */
+export interface RegisteredCapability {
+  readonly name: string;
+  /** A capabilities-config entry (validated by the capabilities schema when the configuration is built). */
+  readonly spec: Readonly<Record<string, unknown>>;
+  readonly createdAt: number;
+}
 
 /**
  * The configuration file's capabilities plus those registered at run time (kept in the store).

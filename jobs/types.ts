@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ErrorRecord } from '../core/errors.js';
 
 /** What a job carries: plain text, or one uploaded file of a media family. */
 export const mediaKinds = ['text', 'image', 'audio', 'video', 'document', 'other'] as const;
@@ -82,11 +83,6 @@ export const jobPayloadSchema = z.object({
 });
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
 
-export interface JobError {
-  readonly code: string;
-  readonly message: string;
-}
-
 /** What `GET /jobs/:id` returns. */
 export interface JobRecord {
   readonly id: string;
@@ -98,17 +94,17 @@ export interface JobRecord {
   readonly createdAt: number;
   readonly finishedAt?: number;
   readonly result?: unknown;
-  readonly error?: JobError;
+  readonly error?: ErrorRecord;
 }
 
 /** Events a job emits to its subscribers (the WebSocket that submitted it). */
 export type JobEvent =
   | { readonly type: 'progress'; readonly jobId: string; readonly progress: number; readonly stage?: string }
   | { readonly type: 'result'; readonly jobId: string; readonly result: unknown }
-  | { readonly type: 'failed'; readonly jobId: string; readonly error: JobError }
+  | { readonly type: 'failed'; readonly jobId: string; readonly error: ErrorRecord }
   | { readonly type: 'cancelled'; readonly jobId: string };
 
-/** Runs one job. Throwing retries it (up to the queue's attempts); a `JobError`-shaped `code` on the error is kept. */
+/** Runs one job. Throwing retries it (up to the queue's attempts); a `ErrorRecord`-shaped `code` on the error is kept. */
 export type JobProcessor = (
   payload: JobPayload,
   context: { readonly jobId: string; readonly signal: AbortSignal; progress(fraction: number, stage?: string): void },

@@ -5,7 +5,7 @@
  * HTTP, JSON and the next batch while the model computes.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { messageOf } from '../server/errors.js';
+import { messageOf } from '../core/errors.js';
 import { defaultLoaders } from './loaders.js';
 import { type LoadOptions, type ModelBackend, type ModelSpec } from './types.js';
 import { type FromWorker, type ToWorker } from './worker-protocol.js';

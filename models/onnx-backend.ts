@@ -2,7 +2,7 @@ import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
-import { CapserveError } from '../server/errors.js';
+import { CapserveError } from '../core/errors.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';

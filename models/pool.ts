@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { CapserveError, messageOf } from '../server/errors.js';
+import { CapserveError, messageOf } from '../core/errors.js';
 import { InstanceRunner } from './instance-runner.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';

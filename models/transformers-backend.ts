@@ -8,7 +8,7 @@ import {
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
-import { CapserveError } from '../server/errors.js';
+import { CapserveError } from '../core/errors.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { CapserveError } from '../server/errors.js';
+import { CapserveError } from '../core/errors.js';
 import { type PaddingStats } from './length-buckets.js';
 import { type BackendKind, type BackendLoader, type ModelBackend, type ModelInfo } from './types.js';
 import { type FromWorker, type ToWorker } from './worker-protocol.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { timerScheduler } from '../batcher/system-time.js';
-import { type BatchReply, type BatchRequest, type Clock, type Scheduler } from '../batcher/types.js';
+import { type BatchReply, type BatchRequest } from '../batcher/types.js';
+import { type Time, wallTime } from '../core/time.js';
 import { type CapabilitySpec } from '../capabilities/config-schema.js';
-import { CapserveError } from '../server/errors.js';
+import { CapserveError } from '../core/errors.js';
 import { type Example, type ReviewFilter, type Reviewer, type ReviewItem, type Store } from '../store/types.js';
 import { pickReviewer } from './assign-reviewer.js';
 import { reviewReason } from './review-rules.js';
@@ -11,10 +11,8 @@ export interface ReviewQueueOptions {
   readonly store: Store;
   /** How long an assigned item may wait before it escalates to another reviewer. */
   readonly timeoutMs: number;
-  /** Epoch milliseconds (items are stored). @default Date.now */
-  readonly clock?: Clock;
-  /** Runs the escalation sweep. @default real timers */
-  readonly scheduler?: Scheduler;
+  /** Epoch milliseconds (items are stored) and the escalation sweep's timer. @default wallTime */
+  readonly time?: Time;
   /** Told when a background write fails. @default ignore */
   readonly onError?: (error: unknown) => void;
   /** Told of every audited action (for metrics). @default ignore */
@@ -30,7 +28,6 @@ export interface ReviewerInput {
 
 /** Every item, not the store's default page, when counting load. */
 const ALL = 1_000_000;
-const wallClock: Clock = { now: () => Date.now() };
 
 /**
  * The human review queue. Results that match their capability's `review` rule become items;
@@ -43,8 +40,7 @@ const wallClock: Clock = { now: () => Date.now() };
 export class ReviewQueue {
   readonly #store: Store;
   readonly #timeoutMs: number;
-  readonly #clock: Clock;
-  readonly #scheduler: Scheduler;
+  readonly #time: Time;
   readonly #onError: (error: unknown) => void;
   readonly #onEvent: (action: string) => void;
   #exclusive: Promise<unknown> = Promise.resolve();
@@ -53,8 +49,7 @@ export class ReviewQueue {
   constructor(options: ReviewQueueOptions) {
     this.#store = options.store;
     this.#timeoutMs = options.timeoutMs;
-    this.#clock = options.clock ?? wallClock;
-    this.#scheduler = options.scheduler ?? timerScheduler;
+    this.#time = options.time ?? wallTime;
     this.#onError = options.onError ?? (() => {});
     this.#onEvent = options.onEvent ?? (() => {});
   }
@@ -63,7 +58,7 @@ export class ReviewQueue {
   start(): void {
     const every = Math.min(30_000, Math.max(250, this.#timeoutMs / 4));
     const tick = (): void => {
-      this.#cancelSweep = this.#scheduler.schedule(() => {
+      this.#cancelSweep = this.#time.schedule(() => {
         this.sweep().catch(this.#onError).finally(() => this.#cancelSweep !== undefined && tick());
       }, every);
     };
@@ -102,7 +97,7 @@ export class ReviewQueue {
         name: input.name,
         specialisations: [...new Set(input.specialisations)],
         capacity: input.capacity,
-        createdAt: existing?.createdAt ?? this.#clock.now(),
+        createdAt: existing?.createdAt ?? this.#time.now(),
       };
       await this.#store.putReviewer(reviewer);
       await this.#audit(actor, existing === undefined ? 'reviewer.added' : 'reviewer.updated', `reviewer:${reviewer.id}`, {
@@ -140,7 +135,7 @@ export class ReviewQueue {
         throw new CapserveError('REVIEW_CONFLICT', `review item "${id}" is assigned to ${item.assignee === undefined ? 'nobody yet' : `"${item.assignee}"`}, not "${reviewerId}"`);
       }
       const { dueAt: _due, ...rest } = item;
-      const resolved: ReviewItem = { ...rest, status: 'resolved', correctedLabel: label, resolvedBy: reviewerId, resolvedAt: this.#clock.now() };
+      const resolved: ReviewItem = { ...rest, status: 'resolved', correctedLabel: label, resolvedBy: reviewerId, resolvedAt: this.#time.now() };
       await this.#store.putReview(resolved);
       const original = (item.result as { label?: unknown } | null)?.label;
       await this.#audit(reviewerId, 'review.resolved', `review:${id}`, { label, ...(typeof original === 'string' ? { originalLabel: original } : {}) });
@@ -152,7 +147,7 @@ export class ReviewQueue {
   /** Escalates every assigned item past its due time; returns how many moved. */
   async sweep(): Promise<number> {
     return this.#run(async () => {
-      const now = this.#clock.now();
+      const now = this.#time.now();
       const overdue = (await this.#store.listReviews({ statuses: ['assigned'], limit: ALL })).filter((item) => (item.dueAt ?? Infinity) <= now);
       for (const item of overdue) {
         const { assignee: _a, assignedAt: _t, dueAt: _d, ...rest } = item;
@@ -179,7 +174,7 @@ export class ReviewQueue {
   }
 
   async #create(input: { capability: string; text: string; result: unknown; reason: string }): Promise<void> {
-    const item: ReviewItem = { id: randomUUID(), ...input, status: 'pending', previousAssignees: [], escalations: 0, createdAt: this.#clock.now() };
+    const item: ReviewItem = { id: randomUUID(), ...input, status: 'pending', previousAssignees: [], escalations: 0, createdAt: this.#time.now() };
     await this.#store.putReview(item);
     await this.#audit('system', 'review.created', `review:${item.id}`, { capability: item.capability, reason: item.reason });
   }
@@ -194,7 +189,7 @@ export class ReviewQueue {
     for (const item of waiting) {
       const reviewer = pickReviewer(item, reviewers, loads);
       if (reviewer === undefined) continue;
-      const now = this.#clock.now();
+      const now = this.#time.now();
       await this.#store.putReview({ ...item, status: 'assigned', assignee: reviewer.id, assignedAt: now, dueAt: now + this.#timeoutMs });
       loads.set(reviewer.id, (loads.get(reviewer.id) ?? 0) + 1);
       await this.#audit('system', 'review.assigned', `review:${item.id}`, { reviewer: reviewer.id, escalations: item.escalations });
@@ -210,7 +205,7 @@ export class ReviewQueue {
   }
 
   async #audit(actor: string, action: string, subject: string, details: Record<string, unknown>): Promise<void> {
-    await this.#store.appendAudit({ at: this.#clock.now(), actor, action, subject, details });
+    await this.#store.appendAudit({ at: this.#time.now(), actor, action, subject, details });
     this.#onEvent(action);
   }
 

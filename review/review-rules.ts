@@ -1,4 +1,4 @@
-import { type ReviewRule } from './types.js';
+import { type ReviewRule } from '../capabilities/review-rule.js';
 
 /**
  * Why a result should go to review under `rule`, or undefined when it should not. Results

@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
-import { projectRoot } from '../server/project-root.js';
+import { projectRoot } from '../core/project-root.js';
 import { startBenchServer } from './bench/bench-server.js';
 import { seededRandom } from '../capabilities/math/seeded-random.js';
 import { rssMiB } from './bench/proc-stats.js';

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CapserveError } from './errors.js';
+import { CapserveError } from '../core/errors.js';
 
 /**
  * The accepted API keys, kept only as SHA-256 digests: a presented key is hashed and compared

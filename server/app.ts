@@ -10,7 +10,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { type ServerConfig } from './config.js';
 import { type ApiKeys } from './api-keys.js';
-import { CapserveError, isCapserveError } from './errors.js';
+import { CapserveError, isCapserveError } from '../core/errors.js';
 import { classifyRoute } from './routes/classify-route.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
 import { type ProcessFrontEnd } from './process-front-end.js';

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { formatIssues } from '../capabilities/load-config.js';
+import { formatIssues } from '../core/format-issues.js';
 import { ApiKeys, parseApiKeys } from './api-keys.js';
-import { CapserveError } from './errors.js';
-import { projectRoot } from './project-root.js';
+import { CapserveError } from '../core/errors.js';
+import { projectRoot } from '../core/project-root.js';
 
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(fallback);

@@ -1,6 +1,7 @@
 import { freemem } from 'node:os';
 import { type FastifyBaseLogger } from 'fastify';
 import { type Redis } from 'ioredis';
+import { settlesWithin } from '../core/time.js';
 import { createJobProcessor, mediaCapabilities } from '../jobs/processors/job-processor.js';
 import { BullmqJobQueue } from '../jobs/queue/bullmq-queue.js';
 import { type BullmqWorkerHandle, startBullmqWorker } from '../jobs/queue/bullmq-worker.js';
@@ -200,14 +201,8 @@ export function startLocalWorkers(
   return {
     async close(graceMs) {
       await Promise.all(stopBeats.map((stop) => stop()));
-      let timer: NodeJS.Timeout | undefined;
       const closing = Promise.all(handles.map((handle) => handle.close()));
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), graceMs);
-      });
-      const outcome = await Promise.race([closing.then(() => 'closed' as const), timedOut]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') options.onError(new Error(`workers still busy after ${graceMs} ms; their jobs return to the queue when their locks expire`));
+      if (!(await settlesWithin(closing, graceMs))) options.onError(new Error(`workers still busy after ${graceMs} ms; their jobs return to the queue when their locks expire`));
     },
   };
 }

@@ -8,9 +8,9 @@ import { type BackendKind, type BackendLoader } from '../models/types.js';
 import { loadCapabilitiesConfig } from '../capabilities/load-config.js';
 import { withRegistered } from '../capabilities/registered-capabilities.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
-import { type RegisteredCapability } from '../store/types.js';
+import { type RegisteredCapability } from '../capabilities/registered-capabilities.js';
 import { type ServerConfig } from './config.js';
-import { CapserveError, isCapserveError, messageOf } from './errors.js';
+import { CapserveError, isCapserveError, messageOf } from '../core/errors.js';
 import { CapserveService, type ServiceOptions } from './service.js';
 
 type Loaders = Readonly<Record<BackendKind, BackendLoader>>;

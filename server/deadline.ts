@@ -1,4 +1,4 @@
-import { CapserveError } from './errors.js';
+import { CapserveError } from '../core/errors.js';
 
 /**
  * A signal that aborts when `parent` does (the client went away) or when `timeoutMs` passes; a

@@ -1,9 +1,9 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { type StoredJob } from '../store/types.js';
+import { type ModelJob } from '../store/types.js';
 
 /** What model jobs and the review queue record. */
 export interface LifecycleMetrics {
-  jobFinished(job: StoredJob): void;
+  jobFinished(job: ModelJob): void;
   reviewEvent(action: string): void;
 }
 

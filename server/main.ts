@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createServer } from './create-server.js';
-import { messageOf } from './errors.js';
+import { messageOf } from '../core/errors.js';
 
 /**
  * Entry point: listen first (so liveness and readiness answer while models load), then load

@@ -1,6 +1,6 @@
 import { type FastifyBaseLogger } from 'fastify';
 import { type ModelRepository } from '../models/repository/model-repository.js';
-import { type StoredJob, type Store } from '../store/types.js';
+import { type ModelJob, type Store } from '../store/types.js';
 import { ModelJobs } from '../training/model-jobs.js';
 import { createModelJobRunner } from '../training/run-model-job.js';
 import { type ServerConfig } from './config.js';
@@ -18,7 +18,7 @@ export function createModelJobs(
   reload: () => Promise<unknown>,
   config: Pick<ServerConfig, 'modelJobConcurrency' | 'modelJobLeaseMs' | 'workerId' | 'maxTrainingExamples' | 'maxBatchTexts' | 'maxTextsPerRequest'>,
   logger: FastifyBaseLogger,
-  onFinished?: (job: StoredJob) => void,
+  onFinished?: (job: ModelJob) => void,
 ): ModelJobs {
   const runner = createModelJobRunner({
     store,

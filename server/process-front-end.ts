@@ -13,7 +13,7 @@ import {
   type TaskClassification,
   type WorkerInfo,
 } from '../jobs/types.js';
-import { CapserveError } from './errors.js';
+import { CapserveError } from '../core/errors.js';
 import { type JobMetrics, registerJobMetrics } from './job-metrics.js';
 import { checkNoDuplicateCapabilities } from './routes/classify-route.js';
 import { type CapserveService } from './service.js';

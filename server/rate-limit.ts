@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import { type FastifyInstance } from 'fastify';
-import { CapserveError } from './errors.js';
+import { CapserveError } from '../core/errors.js';
 
 export interface RateLimitOptions {
   /** Requests per window per client; 0 turns the limit off. */

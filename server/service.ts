@@ -2,12 +2,12 @@ import { type FastifyBaseLogger } from 'fastify';
 import { BatchStats, combineObservers } from '../batcher/batch-stats.js';
 import { Batcher } from '../batcher/batcher.js';
 import { ResultStore, type ResultStoreStats } from '../batcher/result-store.js';
-import { systemClock } from '../batcher/system-time.js';
-import { type BatchReply, type BatchRequest, type BatcherOptions, type Clock, type Scheduler } from '../batcher/types.js';
+import { settlesWithin, systemTime, type Time } from '../core/time.js';
+import { type BatchReply, type BatchRequest, type BatcherOptions } from '../batcher/types.js';
 import { type BuiltCapabilities } from '../capabilities/build.js';
 import { type CapabilitySpec } from '../capabilities/config-schema.js';
 import { type LoadFailurePolicy, type ModelPool } from '../models/pool.js';
-import { CapserveError } from './errors.js';
+import { CapserveError } from '../core/errors.js';
 import { Metrics } from './metrics.js';
 
 export type Phase = 'starting' | 'ready' | 'stopping' | 'stopped';
@@ -23,8 +23,8 @@ export interface ServiceOptions {
   readonly maxQueuedTexts?: number;
   readonly loadFailure: LoadFailurePolicy;
   readonly logger: FastifyBaseLogger;
-  readonly scheduler?: Scheduler;
-  readonly clock?: Clock;
+  /** @default systemTime */
+  readonly time?: Time;
   /**
    * Told of every answered request with the specs of the configuration that answered it (the
    * review queue reads its rules there). Called after the reply is settled; it must not throw.
@@ -64,7 +64,7 @@ export class CapserveService {
     this.#results = new ResultStore({
       maxEntries: options.resultCache?.maxEntries ?? 0,
       ttlMs: options.resultCache?.ttlMs ?? 300_000,
-      clock: options.clock ?? systemClock,
+      time: options.time ?? systemTime,
     });
     this.metrics = new Metrics({
       queuedTexts: () => this.#batcher?.queuedTexts ?? 0,
@@ -145,8 +145,7 @@ export class CapserveService {
           if (!event.ok) logger.warn({ batchId: event.batchId, capability: event.capability, texts: event.texts }, 'capability failed');
         },
       }),
-      ...(this.#options.scheduler ? { scheduler: this.#options.scheduler } : {}),
-      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+      ...(this.#options.time ? { time: this.#options.time } : {}),
       store: this.#results,
     });
   }
@@ -244,13 +243,7 @@ export class CapserveService {
     if (this.#phase === 'stopped') return;
     this.#phase = 'stopping';
     const drained = this.#batcher?.close() ?? Promise.resolve();
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), graceMs);
-    });
-    const outcome = await Promise.race([drained.then(() => 'drained' as const), grace]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') this.#options.logger.warn({ graceMs }, 'shutdown grace period ended with batches still running');
+    if (!(await settlesWithin(drained, graceMs, this.#options.time))) this.#options.logger.warn({ graceMs }, 'shutdown grace period ended with batches still running');
     await this.pool.close();
     this.#phase = 'stopped';
   }

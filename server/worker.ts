@@ -5,7 +5,7 @@ import { WorkerRegistry } from '../jobs/workers/worker-registry.js';
 import { loadConfig } from './config.js';
 import { LocalJobRunner, startLocalWorkers } from './create-jobs.js';
 import { createService } from './create-service.js';
-import { CapserveError, messageOf } from './errors.js';
+import { CapserveError, messageOf } from '../core/errors.js';
 
 /**
  * `npm run worker`: a process that serves the CPU queues (cpu_standard, gpu_fallback) from Redis

@@ -1,4 +1,4 @@
-import { CapserveError } from '../server/errors.js';
+import { CapserveError } from '../core/errors.js';
 import { isValidSchemaName, PostgresDatabase } from './postgres-database.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import { SqlStore } from './sql-store.js';

@@ -1,16 +1,16 @@
+import { type RegisteredCapability } from '../capabilities/registered-capabilities.js';
 import { type SqlDatabase, type SqlExecutor, type SqlValue } from './sql-database.js';
 import {
   type AuditEntry,
   type AuditFilter,
   type Dataset,
-  type JobFilter,
+  type ModelJobFilter,
   type ModelVersionRecord,
-  type RegisteredCapability,
   type ReviewFilter,
   type Reviewer,
   type ReviewItem,
   type Store,
-  type StoredJob,
+  type ModelJob,
 } from './types.js';
 
 const DEFAULT_LIMIT = 100;
@@ -47,6 +47,8 @@ const migrations: readonly ((kind: SqlDatabase['kind']) => readonly string[])[] 
   },
   // Leases on unfinished jobs: which process runs or queues each, and until when it has said so.
   () => ['ALTER TABLE jobs ADD COLUMN owner TEXT', 'ALTER TABLE jobs ADD COLUMN lease_until BIGINT'],
+  // "Jobs" are the /process media jobs; the store keeps model jobs (train, evaluate, predict) only.
+  () => ['ALTER TABLE jobs RENAME TO model_jobs'],
 ];
 
 /** Job statuses a lease can hold and a running process may still overwrite. */
@@ -84,17 +86,17 @@ export class SqlStore implements Store {
     return new SqlStore(db);
   }
 
-  async putJob(job: StoredJob): Promise<void> {
+  async putModelJob(job: ModelJob): Promise<void> {
     await this.#db.run(
-      `INSERT INTO jobs (id, type, status, created_at, body) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO model_jobs (id, type, status, created_at, body) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET type = excluded.type, status = excluded.status, created_at = excluded.created_at, body = excluded.body`,
       [job.id, job.type, job.status, job.createdAt, JSON.stringify(job)],
     );
   }
 
-  async updateUnfinishedJob(job: StoredJob, owner?: string): Promise<boolean> {
+  async updateUnfinishedModelJob(job: ModelJob, owner?: string): Promise<boolean> {
     const byOwner = owner === undefined ? '' : ' AND owner = ?';
-    const { changes } = await this.#db.run(`UPDATE jobs SET status = ?, body = ? WHERE id = ? AND ${UNFINISHED}${byOwner}`, [
+    const { changes } = await this.#db.run(`UPDATE model_jobs SET status = ?, body = ? WHERE id = ? AND ${UNFINISHED}${byOwner}`, [
       job.status,
       JSON.stringify(job),
       job.id,
@@ -103,24 +105,24 @@ export class SqlStore implements Store {
     return changes === 1;
   }
 
-  async claimJob(id: string, owner: string, leaseUntil: number, now: number): Promise<boolean> {
+  async claimModelJob(id: string, owner: string, leaseUntil: number, now: number): Promise<boolean> {
     const { changes } = await this.#db.run(
-      `UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ? AND ${UNFINISHED} AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ?)`,
+      `UPDATE model_jobs SET owner = ?, lease_until = ? WHERE id = ? AND ${UNFINISHED} AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ?)`,
       [owner, leaseUntil, id, owner, now],
     );
     return changes === 1;
   }
 
-  async claimableJobIds(now: number): Promise<string[]> {
+  async claimableModelJobIds(now: number): Promise<string[]> {
     const rows = await this.#db.all<{ id: string }>(
-      `SELECT id FROM jobs WHERE ${UNFINISHED} AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at, id`,
+      `SELECT id FROM model_jobs WHERE ${UNFINISHED} AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at, id`,
       [now],
     );
     return rows.map((row) => row.id);
   }
 
-  async renewJobLeases(owner: string, leaseUntil: number): Promise<number> {
-    const { changes } = await this.#db.run(`UPDATE jobs SET lease_until = ? WHERE owner = ? AND ${UNFINISHED}`, [leaseUntil, owner]);
+  async renewModelJobLeases(owner: string, leaseUntil: number): Promise<number> {
+    const { changes } = await this.#db.run(`UPDATE model_jobs SET lease_until = ? WHERE owner = ? AND ${UNFINISHED}`, [leaseUntil, owner]);
     return changes;
   }
 
@@ -128,15 +130,15 @@ export class SqlStore implements Store {
     return this.#db.exclusive(name, fn);
   }
 
-  async getJob(id: string): Promise<StoredJob | undefined> {
-    return this.#one<StoredJob>('SELECT body FROM jobs WHERE id = ?', [id]);
+  async getModelJob(id: string): Promise<ModelJob | undefined> {
+    return this.#one<ModelJob>('SELECT body FROM model_jobs WHERE id = ?', [id]);
   }
 
-  async listJobs(filter: JobFilter = {}): Promise<StoredJob[]> {
+  async listModelJobs(filter: ModelJobFilter = {}): Promise<ModelJob[]> {
     const where = new Where();
     if (filter.type !== undefined) where.equals('type', filter.type);
     if (filter.statuses !== undefined) where.in('status', filter.statuses);
-    return this.#bodies<StoredJob>(`SELECT body FROM jobs${where} ORDER BY created_at DESC, id DESC LIMIT ?`, where, filter.limit);
+    return this.#bodies<ModelJob>(`SELECT body FROM model_jobs${where} ORDER BY created_at DESC, id DESC LIMIT ?`, where, filter.limit);
   }
 
   async putDataset(dataset: Dataset): Promise<void> {

@@ -1,4 +1,5 @@
-import { type JobError, type JobStatus } from '../jobs/types.js';
+import { type RegisteredCapability } from '../capabilities/registered-capabilities.js';
+import { type ErrorRecord } from '../core/errors.js';
 
 /**
  * What capserve keeps across restarts: training/evaluation/prediction jobs, stored data sets,
@@ -11,10 +12,14 @@ import { type JobError, type JobStatus } from '../jobs/types.js';
 export const modelJobTypes = ['train', 'evaluate', 'predict'] as const;
 export type ModelJobType = (typeof modelJobTypes)[number];
 
-export interface StoredJob {
+/** A model job's lifecycle (the same words as a `/process` job's). */
+export const modelJobStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type ModelJobStatus = (typeof modelJobStatuses)[number];
+
+export interface ModelJob {
   readonly id: string;
   readonly type: ModelJobType;
-  readonly status: JobStatus;
+  readonly status: ModelJobStatus;
   /** 0 to 1. */
   readonly progress: number;
   /** What the job is doing now, e.g. "features", "fit", "evaluate". */
@@ -22,16 +27,16 @@ export interface StoredJob {
   /** The validated request, enough to run the job again after a restart. */
   readonly request: unknown;
   readonly result?: unknown;
-  readonly error?: JobError;
+  readonly error?: ErrorRecord;
   /** Epoch milliseconds. */
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly finishedAt?: number;
 }
 
-export interface JobFilter {
+export interface ModelJobFilter {
   readonly type?: ModelJobType;
-  readonly statuses?: readonly JobStatus[];
+  readonly statuses?: readonly ModelJobStatus[];
   /** @default 100 */
   readonly limit?: number;
 }
@@ -51,13 +56,6 @@ export interface Dataset {
   readonly createdAt: number;
 }
 
-/** A capability added at run time (e.g. by `/train` with `register`), as its configuration object. */
-export interface RegisteredCapability {
-  readonly name: string;
-  /** A capabilities-config entry (validated by the capabilities schema when the configuration is built). */
-  readonly spec: Readonly<Record<string, unknown>>;
-  readonly createdAt: number;
-}
 
 export interface Reviewer {
   readonly id: string;
@@ -139,23 +137,23 @@ export interface ModelVersionRecord {
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
-  putJob(job: StoredJob): Promise<void>;
+  putModelJob(job: ModelJob): Promise<void>;
   /**
    * Writes `job` only while the stored one is still queued or running (and, given `owner`, while
    * `owner` holds its lease); false when it has finished, been cancelled or taken over meanwhile, or is gone.
    */
-  updateUnfinishedJob(job: StoredJob, owner?: string): Promise<boolean>;
+  updateUnfinishedModelJob(job: ModelJob, owner?: string): Promise<boolean>;
   /**
    * Takes the lease of an unfinished job for `owner` until `leaseUntil`, if nobody else holds
    * one that is still valid at `now`. True when `owner` now holds it.
    */
-  claimJob(id: string, owner: string, leaseUntil: number, now: number): Promise<boolean>;
+  claimModelJob(id: string, owner: string, leaseUntil: number, now: number): Promise<boolean>;
   /** Ids of the unfinished jobs whose lease is missing or lapsed at `now`, oldest first: those a process may claim. */
-  claimableJobIds(now: number): Promise<string[]>;
+  claimableModelJobIds(now: number): Promise<string[]>;
   /** Extends every lease `owner` holds on unfinished jobs; returns how many (a lease of 0 releases them). */
-  renewJobLeases(owner: string, leaseUntil: number): Promise<number>;
-  getJob(id: string): Promise<StoredJob | undefined>;
-  listJobs(filter?: JobFilter): Promise<StoredJob[]>;
+  renewModelJobLeases(owner: string, leaseUntil: number): Promise<number>;
+  getModelJob(id: string): Promise<ModelJob | undefined>;
+  listModelJobs(filter?: ModelJobFilter): Promise<ModelJob[]>;
 
   putDataset(dataset: Dataset): Promise<void>;
   getDataset(id: string): Promise<Dataset | undefined>;

@@ -1,4 +1,4 @@
-import { CapserveError, messageOf } from '../server/errors.js';
+import { CapserveError, messageOf } from '../core/errors.js';
 import { type Example, type Store } from '../store/types.js';
 import { examplesFromCsv } from './parse-csv.js';
 import { type ExampleSource } from './types.js';

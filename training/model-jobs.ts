@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
-import { toJobError } from '../jobs/queue/job-errors.js';
-import { CapserveError } from '../server/errors.js';
-import { type JobFilter, type ModelJobType, type StoredJob, type Store } from '../store/types.js';
+import { CapserveError, toErrorRecord } from '../core/errors.js';
+import { type ModelJobFilter, type ModelJobType, type ModelJob, type Store } from '../store/types.js';
+import { settlesWithin, type Time, wallTime } from '../core/time.js';
 
 /** Runs one model job; throws to fail it (a CapserveError's code is kept). */
 export type ModelJobRunner = (
-  job: StoredJob,
+  job: ModelJob,
   context: { readonly signal: AbortSignal; progress(fraction: number, stage: string): void },
 ) => Promise<unknown>;
 
@@ -21,10 +21,10 @@ export interface ModelJobsOptions {
   readonly leaseMs?: number;
   /** Told when a background write fails. @default ignore */
   readonly onError?: (error: unknown) => void;
-  /** Epoch milliseconds. @default Date.now */
-  readonly now?: () => number;
+  /** Epoch milliseconds for the stored records and leases, and the close grace period. @default wallTime */
+  readonly time?: Time;
   /** Told of every job that completes, fails or is cancelled, once it is in the store. @default ignore */
-  readonly onFinished?: (job: StoredJob) => void;
+  readonly onFinished?: (job: ModelJob) => void;
 }
 
 /** Progress is written at most this often, plus at every change of stage. */
@@ -49,8 +49,8 @@ export class ModelJobs {
   readonly #owner: string;
   readonly #leaseMs: number;
   readonly #onError: (error: unknown) => void;
-  readonly #now: () => number;
-  readonly #onFinished: (job: StoredJob) => void;
+  readonly #time: Time;
+  readonly #onFinished: (job: ModelJob) => void;
   readonly #controllers = new Map<string, AbortController>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -62,7 +62,7 @@ export class ModelJobs {
     this.#owner = options.owner ?? randomUUID();
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#onError = options.onError ?? (() => {});
-    this.#now = options.now ?? Date.now;
+    this.#time = options.time ?? wallTime;
     this.#onFinished = options.onFinished ?? (() => {});
   }
 
@@ -74,12 +74,12 @@ export class ModelJobs {
     return taken;
   }
 
-  async submit(type: ModelJobType, request: unknown): Promise<StoredJob> {
+  async submit(type: ModelJobType, request: unknown): Promise<ModelJob> {
     if (this.#closed) throw new CapserveError('SHUTTING_DOWN');
-    const now = this.#now();
-    const job: StoredJob = { id: randomUUID(), type, status: 'queued', progress: 0, request, createdAt: now, updatedAt: now };
-    await this.#store.putJob(job);
-    await this.#store.claimJob(job.id, this.#owner, now + this.#leaseMs, now);
+    const now = this.#time.now();
+    const job: ModelJob = { id: randomUUID(), type, status: 'queued', progress: 0, request, createdAt: now, updatedAt: now };
+    await this.#store.putModelJob(job);
+    await this.#store.claimModelJob(job.id, this.#owner, now + this.#leaseMs, now);
     this.#enqueue(job);
     return job;
   }
@@ -87,7 +87,7 @@ export class ModelJobs {
   /** Renews this process's leases, then takes any job whose lease lapsed. */
   async heartbeat(): Promise<number> {
     if (this.#closed) return 0;
-    await this.#store.renewJobLeases(this.#owner, this.#now() + this.#leaseMs);
+    await this.#store.renewModelJobLeases(this.#owner, this.#time.now() + this.#leaseMs);
     return this.resume();
   }
 
@@ -95,36 +95,36 @@ export class ModelJobs {
   async resume(): Promise<number> {
     let taken = 0;
     // Ids first: a job's body (its examples) is read only once this process holds its lease.
-    for (const id of await this.#store.claimableJobIds(this.#now())) {
+    for (const id of await this.#store.claimableModelJobIds(this.#time.now())) {
       if (this.#closed || this.#controllers.has(id)) continue;
-      const now = this.#now();
-      if (!(await this.#store.claimJob(id, this.#owner, now + this.#leaseMs, now))) continue;
-      const job = await this.#store.getJob(id);
+      const now = this.#time.now();
+      if (!(await this.#store.claimModelJob(id, this.#owner, now + this.#leaseMs, now))) continue;
+      const job = await this.#store.getModelJob(id);
       if (job === undefined) continue;
       const { stage: _stage, ...rest } = job;
-      const queued: StoredJob = { ...rest, status: 'queued', progress: 0, updatedAt: now };
-      if (!(await this.#store.updateUnfinishedJob(queued, this.#owner))) continue;
+      const queued: ModelJob = { ...rest, status: 'queued', progress: 0, updatedAt: now };
+      if (!(await this.#store.updateUnfinishedModelJob(queued, this.#owner))) continue;
       this.#enqueue(queued);
       taken += 1;
     }
     return taken;
   }
 
-  async get(id: string): Promise<StoredJob> {
-    const job = await this.#store.getJob(id);
+  async get(id: string): Promise<ModelJob> {
+    const job = await this.#store.getModelJob(id);
     if (job === undefined) throw new CapserveError('JOB_NOT_FOUND', `no model job "${id}"`);
     return job;
   }
 
-  list(filter: JobFilter): Promise<StoredJob[]> {
-    return this.#store.listJobs(filter);
+  list(filter: ModelJobFilter): Promise<ModelJob[]> {
+    return this.#store.listModelJobs(filter);
   }
 
   /** Cancels a queued or running job, wherever it runs: it ends as `cancelled` and its result, if any comes, is dropped. */
-  async cancel(id: string): Promise<StoredJob> {
+  async cancel(id: string): Promise<ModelJob> {
     const job = await this.get(id);
     const cancelled = this.#finish(job, { status: 'cancelled' });
-    if (!(await this.#store.updateUnfinishedJob(cancelled))) {
+    if (!(await this.#store.updateUnfinishedModelJob(cancelled))) {
       throw new CapserveError('JOB_FINISHED', `model job "${id}" is already ${(await this.get(id)).status}`);
     }
     this.#controllers.get(id)?.abort();
@@ -140,14 +140,12 @@ export class ModelJobs {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#queue.clear();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#queue.onIdle(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
+    await settlesWithin(this.#queue.onIdle(), graceMs, this.#time);
     for (const controller of this.#controllers.values()) controller.abort();
-    await this.#store.renewJobLeases(this.#owner, 0).catch(this.#onError);
+    await this.#store.renewModelJobLeases(this.#owner, 0).catch(this.#onError);
   }
 
-  #enqueue(job: StoredJob): void {
+  #enqueue(job: ModelJob): void {
     const controller = new AbortController();
     this.#controllers.set(job.id, controller);
     void this.#queue
@@ -156,16 +154,16 @@ export class ModelJobs {
       .finally(() => this.#controllers.delete(job.id));
   }
 
-  async #execute(queued: StoredJob, controller: AbortController): Promise<void> {
+  async #execute(queued: ModelJob, controller: AbortController): Promise<void> {
     const { signal } = controller;
     if (signal.aborted || this.#closed) return;
-    let job: StoredJob = { ...queued, status: 'running', updatedAt: this.#now() };
+    let job: ModelJob = { ...queued, status: 'running', updatedAt: this.#time.now() };
     // Finished meanwhile (cancelled here or elsewhere, or taken over and done): nothing to run.
-    if (!(await this.#store.updateUnfinishedJob(job, this.#owner))) return;
+    if (!(await this.#store.updateUnfinishedModelJob(job, this.#owner))) return;
     let lastWrite = 0;
     let writing: Promise<void> = Promise.resolve();
     const progress = (fraction: number, stage: string): void => {
-      const now = this.#now();
+      const now = this.#time.now();
       const changedStage = stage !== job.stage;
       job = { ...job, progress: Math.max(0, Math.min(1, fraction)), stage, updatedAt: now };
       if (!changedStage && now - lastWrite < PROGRESS_WRITE_MS) return;
@@ -174,32 +172,32 @@ export class ModelJobs {
       writing = writing
         .then(async () => {
           // A refused write means the job was cancelled, or taken over after this process's lease lapsed: stop working on it.
-          if (!signal.aborted && !(await this.#store.updateUnfinishedJob(snapshot, this.#owner))) controller.abort();
+          if (!signal.aborted && !(await this.#store.updateUnfinishedModelJob(snapshot, this.#owner))) controller.abort();
         })
         .catch(this.#onError);
     };
-    let outcome: Partial<StoredJob>;
+    let outcome: Partial<ModelJob>;
     try {
       outcome = { status: 'completed', progress: 1, result: await this.#run(job, { signal, progress }) };
     } catch (error) {
-      outcome = { status: 'failed', error: toJobError(error) };
+      outcome = { status: 'failed', error: toErrorRecord(error) };
     }
     await writing;
     // Aborted: cancelled (already written as such) or cut short by close() (left for whoever takes it next).
     if (signal.aborted) return;
     const finished = this.#finish(job, outcome);
-    if (await this.#store.updateUnfinishedJob(finished, this.#owner)) this.#onFinished(finished);
+    if (await this.#store.updateUnfinishedModelJob(finished, this.#owner)) this.#onFinished(finished);
   }
 
-  #finish(job: StoredJob, outcome: Partial<StoredJob>): StoredJob {
-    const now = this.#now();
+  #finish(job: ModelJob, outcome: Partial<ModelJob>): ModelJob {
+    const now = this.#time.now();
     const { stage: _stage, ...rest } = job;
     return { ...rest, ...outcome, updatedAt: now, finishedAt: now };
   }
 }
 
 /** A job as the API shows it: inline examples and CSV text are summarised by their count, not echoed back. */
-export function jobView(job: StoredJob): Omit<StoredJob, 'request'> & { readonly request: Record<string, unknown> } {
+export function jobView(job: ModelJob): Omit<ModelJob, 'request'> & { readonly request: Record<string, unknown> } {
   const { examples, csv, ...request } = (job.request ?? {}) as { examples?: unknown[]; csv?: string } & Record<string, unknown>;
   return {
     ...job,

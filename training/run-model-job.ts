@@ -7,11 +7,11 @@ import { fitLinearClassifier } from '../capabilities/math/linear-model.js';
 import { seededRandom } from '../capabilities/math/seeded-random.js';
 import { classifyInGroups, type ClassifyTexts } from '../jobs/processors/classify-in-groups.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
-import { CapserveError } from '../server/errors.js';
+import { CapserveError } from '../core/errors.js';
 import { type Store } from '../store/types.js';
 import { requireLabelled, resolveExamples } from './examples.js';
 import { type ModelJobRunner } from './model-jobs.js';
-import { featuresOf, TRAINED_MODEL_FILE, TrainedModel } from './trained-model.js';
+import { featuresOf, TRAINED_MODEL_FILE, TrainedModel } from '../capabilities/builtin/trained-model.js';
 import { evaluateRequestSchema, predictRequestSchema, type TrainRequest, trainRequestSchema } from './types.js';
 
 export interface ModelJobDeps {

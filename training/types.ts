@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { reviewRuleSchema } from '../review/types.js';
+import { reviewRuleSchema } from '../capabilities/review-rule.js';
 
 const capabilityName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'capability names are lower-case letters, digits, "_" and "-"');
 const modelName = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/i, 'model names are letters, digits, ".", "_" and "-"').max(100);

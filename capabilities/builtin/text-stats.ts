@@ -1,4 +1,4 @@
-import { estimateTokens } from '../../jobs/media/estimate-tokens.js';
+import { estimateTokens } from '../../core/estimate-tokens.js';
 import { type CapabilitySpec } from '../config-schema.js';
 import { type Capability } from '../types.js';
 

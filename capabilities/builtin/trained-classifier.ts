@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TRAINED_MODEL_FILE, TrainedModel } from '../../training/trained-model.js';
+import { TRAINED_MODEL_FILE, TrainedModel } from './trained-model.js';
 import { type CapabilitySpec } from '../config-schema.js';
 import { type Capability, dependencyResults } from '../types.js';
 import { type BuildDeps, type LabelScores } from './build-deps.js';

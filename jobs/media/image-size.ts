@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { CapserveError, messageOf } from '../../server/errors.js';
+import { CapserveError, messageOf } from '../../core/errors.js';
 
 export interface ImageSize {
   readonly width: number;

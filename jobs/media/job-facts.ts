@@ -1,6 +1,6 @@
-import { CapserveError } from '../../server/errors.js';
+import { CapserveError } from '../../core/errors.js';
 import { type JobFacts, type MediaKind } from '../types.js';
-import { estimateTokens } from './estimate-tokens.js';
+import { estimateTokens } from '../../core/estimate-tokens.js';
 import { type MediaProbe, probeMedia } from './ffprobe.js';
 import { imageSize } from './image-size.js';
 import { pdfInfo } from './pdf.js';

@@ -1,5 +1,5 @@
 import { getDocumentProxy } from 'unpdf';
-import { CapserveError, messageOf } from '../../server/errors.js';
+import { CapserveError, messageOf } from '../../core/errors.js';
 
 type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
 

@@ -1,5 +1,5 @@
 import { type BatchReply } from '../../batcher/types.js';
-import { CapserveError } from '../../server/errors.js';
+import { CapserveError } from '../../core/errors.js';
 
 /** Runs texts through the batcher, as the inline path does. */
 export type ClassifyTexts = (texts: string[], capabilities: string[], signal: AbortSignal) => Promise<BatchReply>;

@@ -1,5 +1,5 @@
 import { ImageDecodeError, type OcrEngine } from '../../models/ocr/paddle-ocr.js';
-import { CapserveError } from '../../server/errors.js';
+import { CapserveError } from '../../core/errors.js';
 import { probeMedia } from '../media/ffprobe.js';
 import { pdfText } from '../media/pdf.js';
 import { type JobPayload, type JobProcessor } from '../types.js';

@@ -1,6 +1,6 @@
 import { type JobState } from 'bullmq';
-import { type JobError, type JobStatus, type QueueName } from '../types.js';
-import { CANCELLED_CODE, DEFAULT_JOB_ERROR_CODE } from './job-errors.js';
+import { type ErrorRecord, isErrorCode } from '../../core/errors.js';
+import { type JobStatus, type QueueName } from '../types.js';
 
 /** Key prefix of every BullMQ key: `capserve:<queue>:...` (BullMQ forbids ':' in queue names). */
 export const BULLMQ_PREFIX = 'capserve';
@@ -38,33 +38,33 @@ export interface CancelledMarker {
 
 /**
  * BullMQ keeps only an error's message (`failedReason`), so the worker throws errors whose
- * message is the `JobError` as JSON; that way the code survives Redis and reaches every process.
+ * message is the `ErrorRecord` as JSON; that way the code survives Redis and reaches every process.
  */
-export function encodeFailure(error: JobError): string {
+export function encodeFailure(error: ErrorRecord): string {
   return JSON.stringify({ code: error.code, message: error.message });
 }
 
 /** Reverses {@link encodeFailure}; any other reason (e.g. BullMQ's own stall limit) gets the default code. */
-export function decodeFailure(reason: string | undefined): JobError {
+export function decodeFailure(reason: string | undefined): ErrorRecord {
   if (reason !== undefined && reason.startsWith('{')) {
     try {
       const parsed = JSON.parse(reason) as { code?: unknown; message?: unknown };
-      if (typeof parsed.code === 'string' && typeof parsed.message === 'string') {
+      if (isErrorCode(parsed.code) && typeof parsed.message === 'string') {
         return { code: parsed.code, message: parsed.message };
       }
     } catch {
       // not ours: fall through
     }
   }
-  return { code: DEFAULT_JOB_ERROR_CODE, message: reason ?? 'The job failed.' };
+  return { code: 'INTERNAL_ERROR', message: reason ?? 'The job failed.' };
 }
 
-export function isCancelledFailure(error: JobError): boolean {
-  return error.code === CANCELLED_CODE;
+export function isCancelledFailure(error: ErrorRecord): boolean {
+  return error.code === 'REQUEST_CANCELLED';
 }
 
 /** BullMQ's job states as ours; undefined for a job BullMQ no longer knows. */
-export function statusOf(state: JobState | 'unknown', failure: JobError | undefined): JobStatus | undefined {
+export function statusOf(state: JobState | 'unknown', failure: ErrorRecord | undefined): JobStatus | undefined {
   switch (state) {
     case 'active':
       return 'running';

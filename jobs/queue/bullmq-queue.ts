@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Job, Queue, QueueEvents } from 'bullmq';
-import { CapserveError } from '../../server/errors.js';
+import { CapserveError } from '../../core/errors.js';
 import {
   type EnqueueOptions,
   type JobEvent,

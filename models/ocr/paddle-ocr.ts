@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { CapserveError } from '../../server/errors.js';
+import { CapserveError } from '../../core/errors.js';
 import { ctcCharset, ctcGreedyDecode, type CtcText } from './ctc-decode.js';
 import { extractBoxes } from './db-postprocess.js';
 import { boundingBox, scaleQuad, sortReadingOrder, type Quad } from './geometry.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CapserveError, messageOf } from '../../server/errors.js';
+import { CapserveError, messageOf } from '../../core/errors.js';
 import { diffManifests, type Manifest, type ManifestDiff, manifestSchema } from './manifest.js';
 
 /** One model of the repository with its versions, newest last. */

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { projectRoot } from '../../server/project-root.js';
+import { projectRoot } from '../../core/project-root.js';
 
 /** The capabilities files each benchmarked model runs under, written into `outDir`. */
 export interface BenchConfigs {

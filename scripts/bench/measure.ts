@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { projectRoot } from '../../server/project-root.js';
+import { projectRoot } from '../../core/project-root.js';
 import { type BenchServer } from './bench-server.js';
 import { type LoadOptions, type LoadResult } from './load.js';
 import { cpuMs, rssMiB } from './proc-stats.js';

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultLoaders } from '../../models/loaders.js';
 import { modelSpecSchema, type ModelBackend } from '../../models/types.js';
-import { projectRoot } from '../../server/project-root.js';
+import { projectRoot } from '../../core/project-root.js';
 import { generateBertModel } from '../generate-bert-onnx.js';
 import { benchConfigs } from './bench-configs.js';
 import { type BenchServer, startBenchServer } from './bench-server.js';

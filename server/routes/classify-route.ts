@@ -2,7 +2,7 @@ import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type BatchReply } from '../../batcher/types.js';
 import { deadlineSignal } from '../deadline.js';
-import { CapserveError } from '../errors.js';
+import { CapserveError } from '../../core/errors.js';
 import { isWellFormed } from '../well-formed.js';
 import { type CapserveService } from '../service.js';
 

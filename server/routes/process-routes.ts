@@ -2,9 +2,9 @@ import { type MultipartFile } from '@fastify/multipart';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { formatIssues } from '../../capabilities/load-config.js';
+import { formatIssues } from '../../core/format-issues.js';
 import { priorities } from '../../jobs/types.js';
-import { CapserveError, isCapserveError, messageOf } from '../errors.js';
+import { CapserveError, isCapserveError, messageOf } from '../../core/errors.js';
 import { isWellFormed } from '../well-formed.js';
 import { type ProcessFrontEnd, type ProcessInput, type ProcessOutcome } from '../process-front-end.js';
 

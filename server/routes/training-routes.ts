@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { jobStatuses } from '../../jobs/types.js';
 import { type ModelRepository } from '../../models/repository/model-repository.js';
-import { modelJobTypes, type Store } from '../../store/types.js';
+import { modelJobStatuses, modelJobTypes, type Store } from '../../store/types.js';
 import { requireLabelled, resolveExamples } from '../../training/examples.js';
 import { jobView, type ModelJobs } from '../../training/model-jobs.js';
 import { evaluateRequestSchema, exampleSourceSchema, predictRequestSchema, trainRequestSchema } from '../../training/types.js';
-import { CapserveError } from '../errors.js';
+import { CapserveError } from '../../core/errors.js';
 import { type CapserveService } from '../service.js';
 
 export interface TrainingRoutesOptions {
@@ -66,7 +65,7 @@ export function trainingRoutes(options: TrainingRoutesOptions): FastifyPluginAsy
       {
         schema: {
           summary: 'Train, evaluate and predict jobs, newest first.',
-          querystring: z.object({ type: z.enum(modelJobTypes).optional(), status: z.enum(jobStatuses).optional(), limit: z.coerce.number().int().min(1).max(1000).default(50) }).strict(),
+          querystring: z.object({ type: z.enum(modelJobTypes).optional(), status: z.enum(modelJobStatuses).optional(), limit: z.coerce.number().int().min(1).max(1000).default(50) }).strict(),
         },
       },
       async (request) => ({

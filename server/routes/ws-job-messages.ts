@@ -1,8 +1,8 @@
 import { type FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
-import { formatIssues } from '../../capabilities/load-config.js';
+import { formatIssues } from '../../core/format-issues.js';
 import { type JobEvent } from '../../jobs/types.js';
-import { CapserveError, isCapserveError } from '../errors.js';
+import { CapserveError, isCapserveError } from '../../core/errors.js';
 import { type ProcessFrontEnd } from '../process-front-end.js';
 import { processFieldsSchema } from './process-routes.js';
 import { type WsConnection, type WsMessageHandler } from './ws-route.js';

@@ -1,10 +1,10 @@
 import { type FastifyInstance } from 'fastify';
 import { type WebSocket } from 'ws';
 import { z } from 'zod';
-import { formatIssues } from '../../capabilities/load-config.js';
+import { formatIssues } from '../../core/format-issues.js';
 import { type BatchReply } from '../../batcher/types.js';
 import { deadlineSignal } from '../deadline.js';
-import { CapserveError, isCapserveError, messageOf } from '../errors.js';
+import { CapserveError, isCapserveError, messageOf } from '../../core/errors.js';
 import { type CapserveService } from '../service.js';
 import { checkClassifyBody, classifyBodySchema, type ClassifyLimits } from './classify-route.js';
 

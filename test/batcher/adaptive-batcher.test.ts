@@ -4,7 +4,7 @@ import { ResultStore } from '../../batcher/result-store.js';
 import { type BatcherOptions } from '../../batcher/types.js';
 import { CapabilityRegistry } from '../../capabilities/registry.js';
 import { type Capability } from '../../capabilities/types.js';
-import { ManualTime } from '../helpers/manual-time.js';
+import { ManualTime } from '../../core/manual-time.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 
 /** A capability whose every execution waits until the test releases it, recording its texts. */
@@ -33,13 +33,13 @@ const settle = async (): Promise<void> => {
 /** `cache`: a result store of that many entries (0: in-flight sharing only); absent: no store. */
 function setup(options: Partial<BatcherOptions> = {}, cache?: number) {
   const time = new ManualTime();
-  const store = cache === undefined ? undefined : new ResultStore({ maxEntries: cache, ttlMs: 1000, clock: time });
+  const store = cache === undefined ? undefined : new ResultStore({ maxEntries: cache, ttlMs: 1000, time });
   const model = heldCapability('model');
   const registry = new CapabilityRegistry().register(model.capability, recordingCapability('rule', ['model']));
   const batcher = new Batcher(
     registry,
     { windowMs: 10, maxBatchTexts: 64, mode: 'adaptive', maxConcurrentBatches: 1, ...options },
-    { scheduler: time, clock: time, ...(store === undefined ? {} : { store }) },
+    { time, ...(store === undefined ? {} : { store }) },
   );
   return { time, batcher, runs: model.runs, store };
 }

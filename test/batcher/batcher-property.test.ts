@@ -3,7 +3,7 @@ import t from 'tap';
 import { Batcher } from '../../batcher/batcher.js';
 import { type BatchReply } from '../../batcher/types.js';
 import { CapabilityRegistry } from '../../capabilities/registry.js';
-import { ManualTime } from '../helpers/manual-time.js';
+import { ManualTime } from '../../core/manual-time.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 
 const texts = ['a', 'b', 'c', 'boom'];
@@ -56,7 +56,7 @@ t.test('every accepted request is answered exactly once, with exactly its own re
       const batcher = new Batcher(
         registry,
         { windowMs: 10, maxBatchTexts: 6, mode, maxConcurrentBatches: 2 },
-        { scheduler: time, clock: time, observer: { capabilityFinished: (e) => runs.push({ batchId: e.batchId, capability: e.capability }) } },
+        { time, observer: { capabilityFinished: (e) => runs.push({ batchId: e.batchId, capability: e.capability }) } },
       );
       const tracked: Tracked[] = [];
       const settle = async (): Promise<void> => {

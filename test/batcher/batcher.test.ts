@@ -2,7 +2,7 @@ import t from 'tap';
 import { Batcher } from '../../batcher/batcher.js';
 import { type BatchObserver, type ResultEvent } from '../../batcher/types.js';
 import { CapabilityRegistry } from '../../capabilities/registry.js';
-import { ManualTime } from '../helpers/manual-time.js';
+import { ManualTime } from '../../core/manual-time.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 
 function setup(options: { windowMs?: number; maxBatchTexts?: number; failing?: string; observer?: BatchObserver } = {}) {
@@ -16,7 +16,7 @@ function setup(options: { windowMs?: number; maxBatchTexts?: number; failing?: s
   const batcher = new Batcher(
     registry,
     { windowMs: options.windowMs ?? 10, maxBatchTexts: options.maxBatchTexts ?? 64, mode: 'fixed' },
-    { scheduler: time, clock: time, observer: options.observer ?? {} },
+    { time, observer: options.observer ?? {} },
   );
   return { time, batcher, classification, recommendations, alerts, language };
 }
@@ -137,7 +137,7 @@ t.test('a failing dependency fails its dependents with DEPENDENCY_FAILED and spa
 t.test('a capability returning the wrong number of results fails with CAPABILITY_BAD_OUTPUT', async (t) => {
   const time = new ManualTime();
   const short = recordingCapability('short', [], { results: (texts) => texts.slice(1) });
-  const batcher = new Batcher(new CapabilityRegistry().register(short), { windowMs: 5, maxBatchTexts: 64, mode: 'fixed' }, { scheduler: time, clock: time });
+  const batcher = new Batcher(new CapabilityRegistry().register(short), { windowMs: 5, maxBatchTexts: 64, mode: 'fixed' }, { time });
   const reply = batcher.submit({ texts: ['a', 'b'], capabilities: ['short'] });
   time.advance(5);
   const r = await reply;

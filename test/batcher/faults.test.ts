@@ -2,7 +2,7 @@ import t from 'tap';
 import { Batcher } from '../../batcher/batcher.js';
 import { CapabilityRegistry } from '../../capabilities/registry.js';
 import { type Capability } from '../../capabilities/types.js';
-import { ManualTime } from '../helpers/manual-time.js';
+import { ManualTime } from '../../core/manual-time.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 
 /** Hangs forever for texts containing "hang"; answers at once otherwise. */
@@ -16,8 +16,7 @@ t.test('a capability that hangs past its time limit fails only the requests that
   const time = new ManualTime();
   const other = recordingCapability('other');
   const batcher = new Batcher(new CapabilityRegistry().register(hanging, other), { windowMs: 5, maxBatchTexts: 64, mode: 'fixed', capabilityTimeoutMs: 1000 }, {
-    scheduler: time,
-    clock: time,
+    time,
   });
   const stuck = batcher.submit({ texts: ['please hang'], capabilities: ['hanging'] });
   const bystander = batcher.submit({ texts: ['fine'], capabilities: ['other'] });

@@ -4,7 +4,7 @@ import { type CapabilitySpec } from '../../capabilities/config-schema.js';
 import { ReviewQueue } from '../../review/review-queue.js';
 import { openStore } from '../../store/open-store.js';
 import { type Store } from '../../store/types.js';
-import { ManualTime } from '../helpers/manual-time.js';
+import { ManualTime } from '../../core/manual-time.js';
 import { postgresSchema } from '../helpers/postgres.js';
 
 const specs = new Map<string, CapabilitySpec>([
@@ -20,7 +20,7 @@ async function setup(t: Test, timeoutMs = 60_000): Promise<{ store: Store; queue
   const store = await openStore({ sqlitePath: ':memory:' });
   const time = new ManualTime();
   time.advance(1_000_000);
-  const queue = new ReviewQueue({ store, timeoutMs, clock: time, scheduler: time });
+  const queue = new ReviewQueue({ store, timeoutMs, time });
   t.teardown(async () => {
     await queue.close();
     await store.close();

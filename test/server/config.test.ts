@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { configVariables, loadConfig } from '../../server/config.js';
-import { errorDefinitions } from '../../server/errors.js';
-import { projectRoot } from '../../server/project-root.js';
+import { errorDefinitions } from '../../core/errors.js';
+import { projectRoot } from '../../core/project-root.js';
 
 t.test('defaults need no environment at all', async (t) => {
   const config = loadConfig({});

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { projectRoot as findProjectRoot } from '../../server/project-root.js';
+import { projectRoot as findProjectRoot } from '../../core/project-root.js';
 import { freePort } from '../../scripts/free-port.js';
 
 const projectRoot = findProjectRoot();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import t, { type Test } from 'tap';
-import { projectRoot as findProjectRoot } from '../../server/project-root.js';
+import { projectRoot as findProjectRoot } from '../../core/project-root.js';
 
 const projectRoot = findProjectRoot();
 import { startRedis } from '../helpers/redis-server.js';

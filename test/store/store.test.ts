@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import t, { type Test } from 'tap';
 import { openStore } from '../../store/open-store.js';
-import { type Dataset, type ReviewItem, type Store, type StoredJob } from '../../store/types.js';
+import { type Dataset, type ReviewItem, type Store, type ModelJob } from '../../store/types.js';
 
 /** Opens a store on one place (a file, a schema); every call is a new connection to the same data. */
 type StoreFactory = () => Promise<Store>;
@@ -48,7 +48,7 @@ function freshPostgres(databaseUrl: string): FreshStore {
   };
 }
 
-const job = (id: string, fields: Partial<StoredJob> = {}): StoredJob => ({
+const job = (id: string, fields: Partial<ModelJob> = {}): ModelJob => ({
   id,
   type: 'train',
   status: 'queued',
@@ -89,64 +89,64 @@ function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore): void {
   t.test('jobs: an upsert replaces the record, optional fields stay absent, an unknown id is undefined', async (t) => {
     const store = await open(t);
     t.equal(store.kind, kind);
-    const finished = job('j1', { status: 'failed', stage: 'fit', progress: 0.5, error: { code: 'TRAIN_FAILED', message: 'no labels' }, finishedAt: 2000, updatedAt: 2000 });
-    await store.putJob(finished);
-    t.same(await store.getJob('j1'), finished);
-    await store.putJob(job('j1', { status: 'running', progress: 0.25 }));
-    const replaced = await store.getJob('j1');
+    const finished = job('j1', { status: 'failed', stage: 'fit', progress: 0.5, error: { code: 'TRAINING_DATA_INVALID', message: 'no labels' }, finishedAt: 2000, updatedAt: 2000 });
+    await store.putModelJob(finished);
+    t.same(await store.getModelJob('j1'), finished);
+    await store.putModelJob(job('j1', { status: 'running', progress: 0.25 }));
+    const replaced = await store.getModelJob('j1');
     t.same(replaced, job('j1', { status: 'running', progress: 0.25 }));
     t.same(Object.keys(replaced ?? {}).sort(), ['createdAt', 'id', 'progress', 'request', 'status', 'type', 'updatedAt']);
-    t.equal(await store.getJob('nope'), undefined);
-    t.same(ids(await store.listJobs()), ['j1'], 'replaced, not added');
+    t.equal(await store.getModelJob('nope'), undefined);
+    t.same(ids(await store.listModelJobs()), ['j1'], 'replaced, not added');
   });
 
   t.test('jobs: leases are claimed only when free or lapsed, renewed and released; owner-bound writes stop when the lease or the job is gone', async (t) => {
     const store = await open(t);
-    await store.putJob(job('j1', { status: 'queued' }));
-    t.ok(await store.claimJob('j1', 'a', 5000, 1000), 'a free job is claimed');
-    t.notOk(await store.claimJob('j1', 'b', 5000, 1000), 'a valid lease is kept');
-    t.ok(await store.claimJob('j1', 'a', 6000, 1000), 'its owner may claim again');
-    await store.putJob(job('j0', { status: 'queued', createdAt: 500 }));
-    await store.putJob(job('jdone', { status: 'completed' }));
-    t.same(await store.claimableJobIds(1000), ['j0'], 'unfinished and unleased only, oldest first');
-    t.same(await store.claimableJobIds(6001), ['j0', 'j1'], 'and those whose lease lapsed');
-    t.equal(await store.renewJobLeases('a', 9000), 1);
-    t.notOk(await store.claimJob('j1', 'b', 20_000, 8999), 'renewed until 9000');
-    t.ok(await store.updateUnfinishedJob(job('j1', { status: 'running', progress: 0.5 }), 'a'));
-    t.notOk(await store.updateUnfinishedJob(job('j1', { status: 'running', progress: 0.9 }), 'b'), 'not the owner');
-    t.ok(await store.claimJob('j1', 'b', 20_000, 9001), 'a lapsed lease is taken over');
-    t.notOk(await store.updateUnfinishedJob(job('j1', { status: 'completed' }), 'a'), 'the old owner can no longer write');
-    t.equal((await store.getJob('j1'))?.progress, 0.5);
-    t.ok(await store.updateUnfinishedJob(job('j1', { status: 'cancelled' })), 'a write without an owner (a cancel) lands while unfinished');
-    t.notOk(await store.updateUnfinishedJob(job('j1', { status: 'completed' }), 'b'), 'nothing lands after it finished');
-    t.notOk(await store.claimJob('j1', 'c', 30_000, 50_000), 'a finished job has no lease to claim');
-    t.equal(await store.renewJobLeases('b', 40_000), 0);
-    t.equal((await store.getJob('j1'))?.status, 'cancelled');
-    t.notOk(await store.updateUnfinishedJob(job('nope', { status: 'running' })), 'an unknown job');
+    await store.putModelJob(job('j1', { status: 'queued' }));
+    t.ok(await store.claimModelJob('j1', 'a', 5000, 1000), 'a free job is claimed');
+    t.notOk(await store.claimModelJob('j1', 'b', 5000, 1000), 'a valid lease is kept');
+    t.ok(await store.claimModelJob('j1', 'a', 6000, 1000), 'its owner may claim again');
+    await store.putModelJob(job('j0', { status: 'queued', createdAt: 500 }));
+    await store.putModelJob(job('jdone', { status: 'completed' }));
+    t.same(await store.claimableModelJobIds(1000), ['j0'], 'unfinished and unleased only, oldest first');
+    t.same(await store.claimableModelJobIds(6001), ['j0', 'j1'], 'and those whose lease lapsed');
+    t.equal(await store.renewModelJobLeases('a', 9000), 1);
+    t.notOk(await store.claimModelJob('j1', 'b', 20_000, 8999), 'renewed until 9000');
+    t.ok(await store.updateUnfinishedModelJob(job('j1', { status: 'running', progress: 0.5 }), 'a'));
+    t.notOk(await store.updateUnfinishedModelJob(job('j1', { status: 'running', progress: 0.9 }), 'b'), 'not the owner');
+    t.ok(await store.claimModelJob('j1', 'b', 20_000, 9001), 'a lapsed lease is taken over');
+    t.notOk(await store.updateUnfinishedModelJob(job('j1', { status: 'completed' }), 'a'), 'the old owner can no longer write');
+    t.equal((await store.getModelJob('j1'))?.progress, 0.5);
+    t.ok(await store.updateUnfinishedModelJob(job('j1', { status: 'cancelled' })), 'a write without an owner (a cancel) lands while unfinished');
+    t.notOk(await store.updateUnfinishedModelJob(job('j1', { status: 'completed' }), 'b'), 'nothing lands after it finished');
+    t.notOk(await store.claimModelJob('j1', 'c', 30_000, 50_000), 'a finished job has no lease to claim');
+    t.equal(await store.renewModelJobLeases('b', 40_000), 0);
+    t.equal((await store.getModelJob('j1'))?.status, 'cancelled');
+    t.notOk(await store.updateUnfinishedModelJob(job('nope', { status: 'running' })), 'an unknown job');
 
-    await store.putJob(job('j2', { status: 'running' }));
-    t.ok(await store.claimJob('j2', 'a', 100_000, 1000));
-    t.equal(await store.renewJobLeases('a', 0), 1, 'released');
-    t.ok(await store.claimJob('j2', 'b', 100_000, 1000), 'a released lease is free at once');
+    await store.putModelJob(job('j2', { status: 'running' }));
+    t.ok(await store.claimModelJob('j2', 'a', 100_000, 1000));
+    t.equal(await store.renewModelJobLeases('a', 0), 1, 'released');
+    t.ok(await store.claimModelJob('j2', 'b', 100_000, 1000), 'a released lease is free at once');
   });
 
   t.test('jobs: lists filter by type and statuses, newest first with ties broken by id, limited', async (t) => {
     const store = await open(t);
-    await store.putJob(job('old', { createdAt: 100 }));
-    await store.putJob(job('eval', { type: 'evaluate', status: 'running', createdAt: 300 }));
+    await store.putModelJob(job('old', { createdAt: 100 }));
+    await store.putModelJob(job('eval', { type: 'evaluate', status: 'running', createdAt: 300 }));
     // Same time: ordered by id in code points ('a' > 'B'), whatever the database's locale.
-    await store.putJob(job('job-B', { type: 'predict', status: 'completed', createdAt: 200 }));
-    await store.putJob(job('job-a', { status: 'failed', createdAt: 200 }));
-    t.same(ids(await store.listJobs()), ['eval', 'job-a', 'job-B', 'old']);
-    t.same(ids(await store.listJobs({ type: 'train' })), ['job-a', 'old']);
-    t.same(ids(await store.listJobs({ statuses: ['completed', 'running'] })), ['eval', 'job-B']);
-    t.same(ids(await store.listJobs({ type: 'train', statuses: ['queued'] })), ['old']);
-    t.same(await store.listJobs({ statuses: [] }), [], 'no statuses match nothing');
-    t.same(ids(await store.listJobs({ limit: 2 })), ['eval', 'job-a']);
-    t.same(await store.listJobs({ limit: 0 }), []);
-    await t.rejects(store.listJobs({ limit: -1 }), RangeError);
-    await Promise.all(Array.from({ length: 101 }, (_, i) => store.putJob(job(`bulk-${String(i).padStart(3, '0')}`, { createdAt: 1000 + i }))));
-    const page = await store.listJobs();
+    await store.putModelJob(job('job-B', { type: 'predict', status: 'completed', createdAt: 200 }));
+    await store.putModelJob(job('job-a', { status: 'failed', createdAt: 200 }));
+    t.same(ids(await store.listModelJobs()), ['eval', 'job-a', 'job-B', 'old']);
+    t.same(ids(await store.listModelJobs({ type: 'train' })), ['job-a', 'old']);
+    t.same(ids(await store.listModelJobs({ statuses: ['completed', 'running'] })), ['eval', 'job-B']);
+    t.same(ids(await store.listModelJobs({ type: 'train', statuses: ['queued'] })), ['old']);
+    t.same(await store.listModelJobs({ statuses: [] }), [], 'no statuses match nothing');
+    t.same(ids(await store.listModelJobs({ limit: 2 })), ['eval', 'job-a']);
+    t.same(await store.listModelJobs({ limit: 0 }), []);
+    await t.rejects(store.listModelJobs({ limit: -1 }), RangeError);
+    await Promise.all(Array.from({ length: 101 }, (_, i) => store.putModelJob(job(`bulk-${String(i).padStart(3, '0')}`, { createdAt: 1000 + i }))));
+    const page = await store.listModelJobs();
     t.equal(page.length, 100, 'the default limit is 100');
     t.equal(page[0]?.id, 'bulk-100');
   });
@@ -300,7 +300,7 @@ function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore): void {
     const theJob = job('j1', { status: 'completed', result: { accuracy: 0.9 }, finishedAt: 5 });
     const theSet = dataset('d1', 2, 1);
     const theReview = review('rv1', { status: 'assigned', assignee: 'r1', assignedAt: 2 });
-    await before.putJob(theJob);
+    await before.putModelJob(theJob);
     await before.putDataset(theSet);
     await before.putCapability({ name: 'reviews-sentiment', spec: { kind: 'classification' }, createdAt: 1 });
     await before.putReviewer({ id: 'r1', name: 'Ana', specialisations: ['*'], capacity: 2, createdAt: 1 });
@@ -310,7 +310,7 @@ function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore): void {
     await before.close();
 
     const after = await reopen();
-    t.same(await after.getJob('j1'), theJob);
+    t.same(await after.getModelJob('j1'), theJob);
     t.same(await after.getDataset('d1'), theSet);
     t.same(await after.listCapabilities(), [{ name: 'reviews-sentiment', spec: { kind: 'classification' }, createdAt: 1 }]);
     t.same(await after.listReviewers(), [{ id: 'r1', name: 'Ana', specialisations: ['*'], capacity: 2, createdAt: 1 }]);
@@ -339,8 +339,8 @@ t.test('SQLite', async (t) => {
     const store = await openStore({ databaseUrl: '', sqlitePath: ':memory:' });
     t.teardown(() => store.close());
     t.equal(store.kind, 'sqlite');
-    await store.putJob(job('j1'));
-    t.same(ids(await store.listJobs()), ['j1']);
+    await store.putModelJob(job('j1'));
+    t.same(ids(await store.listModelJobs()), ['j1']);
     await store.close();
     await store.close();
     t.pass('close is idempotent');

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import t from 'tap';
-import { CapserveError } from '../../server/errors.js';
+import { CapserveError } from '../../core/errors.js';
+import { wallTime } from '../../core/time.js';
 import { openStore } from '../../store/open-store.js';
-import { type StoredJob } from '../../store/types.js';
+import { type ModelJob } from '../../store/types.js';
 import { ModelJobs, type ModelJobRunner } from '../../training/model-jobs.js';
 import { testDir } from '../helpers/full-server.js';
 
@@ -82,7 +83,7 @@ t.test('cancel, failure codes, and unknown jobs', async (t) => {
   await until(async () => (await jobs.get(failing.id)).status === 'failed');
   t.same((await jobs.get(failing.id)).error, { code: 'TRAINING_DATA_INVALID', message: 'need two labels' });
   await t.rejects(jobs.get('nope'), { code: 'JOB_NOT_FOUND' });
-  const listed: StoredJob[] = await jobs.list({ type: 'train' });
+  const listed: ModelJob[] = await jobs.list({ type: 'train' });
   t.same(listed.map((job) => job.id), [failing.id, running.id], 'newest first');
 });
 
@@ -90,16 +91,17 @@ t.test('two processes on one store: a live lease is left alone, a lapsed one is 
   const sqlitePath = path.join(await testDir(t, 'model-jobs-shared'), 'store.db');
   const [storeA, storeB] = [await openStore({ sqlitePath }), await openStore({ sqlitePath })];
   let now = 1_000_000;
-  const clock = () => now;
+  // The lease clock moves only when the test says so; the grace timers are real.
+  const time = { now: () => now, schedule: wallTime.schedule };
   const gated = gatedRunner();
-  const a = new ModelJobs({ store: storeA, run: gated.run, concurrency: 2, owner: 'a', leaseMs: 30_000, now: clock });
+  const a = new ModelJobs({ store: storeA, run: gated.run, concurrency: 2, owner: 'a', leaseMs: 30_000, time });
   const finishedByB: string[] = [];
   const b = new ModelJobs({
     store: storeB,
     concurrency: 2,
     owner: 'b',
     leaseMs: 30_000,
-    now: clock,
+    time,
     run: async (job) => {
       finishedByB.push(job.id);
       return { by: 'b' };

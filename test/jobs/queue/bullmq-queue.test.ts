@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { BullmqJobQueue, type BullmqJobQueueOptions } from '../../../jobs/queue/bullmq-queue.js';
 import { startBullmqWorker, type BullmqWorkerOptions } from '../../../jobs/queue/bullmq-worker.js';
 import { type JobProcessor } from '../../../jobs/types.js';
-import { projectRoot } from '../../../server/project-root.js';
+import { projectRoot } from '../../../core/project-root.js';
 import { startRedis } from '../../helpers/redis-server.js';
 import { codedError, collect, textJob, waitForRecord } from '../../helpers/job-fakes.js';
 

@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap';
 import { MemoryJobQueue, type MemoryJobQueueOptions } from '../../../jobs/queue/memory-queue.js';
 import { type JobProcessor } from '../../../jobs/types.js';
-import { CapserveError } from '../../../server/errors.js';
-import { ManualTime } from '../../helpers/manual-time.js';
+import { CapserveError } from '../../../core/errors.js';
+import { ManualTime } from '../../../core/manual-time.js';
 import { codedError, collect, ManualProcessor, settle, textJob } from '../../helpers/job-fakes.js';
 
 function setup(t: Test, options: Partial<MemoryJobQueueOptions> = {}, processor?: JobProcessor) {
@@ -10,8 +10,7 @@ function setup(t: Test, options: Partial<MemoryJobQueueOptions> = {}, processor?
   const manual = new ManualProcessor();
   const queue = new MemoryJobQueue('cpu_standard', processor ?? manual.processor, {
     concurrency: 1,
-    clock: time,
-    scheduler: time,
+    time,
     ...options,
   });
   t.teardown(async () => {
@@ -70,7 +69,7 @@ t.test('a failing try is retried after an exponential backoff, then succeeds', a
 t.test('a permanent error fails at once with its code', async (t) => {
   const cases: [string, unknown, string][] = [
     ['a listed code', codedError('UNSUPPORTED_MEDIA', 'no such format'), 'UNSUPPORTED_MEDIA'],
-    ['retryable: false', codedError('OCR_BROKEN', 'bad scan', { retryable: false }), 'OCR_BROKEN'],
+    ['retryable: false on a code the registry does not know (reported as INTERNAL_ERROR)', codedError('OCR_BROKEN', 'bad scan', { retryable: false }), 'INTERNAL_ERROR'],
     ['a 4xx CapserveError', new CapserveError('VALIDATION_ERROR', 'no text'), 'VALIDATION_ERROR'],
   ];
   for (const [name, error, code] of cases) {

@@ -1,7 +1,7 @@
-import { type Clock, type Scheduler } from '../../batcher/types.js';
+import { type Time } from './time.js';
 
 /** A clock and scheduler that move only when the test says so. */
-export class ManualTime implements Clock, Scheduler {
+export class ManualTime implements Time {
   #now = 0;
   #timers: { at: number; callback: () => void; cancelled: boolean }[] = [];
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { estimateTokens } from '../../../jobs/media/estimate-tokens.js';
+import { estimateTokens } from '../../core/estimate-tokens.js';
 
 t.test('max(words × 1.3, other chars / 4 + CJK chars), rounded up', async (t) => {
   const cases: [name: string, text: string, tokens: number][] = [

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { asVector, type LabelScores } from '../capabilities/builtin/build-deps.js';
-import { labelScores } from '../capabilities/builtin/model-capabilities.js';
-import { type FeatureVector } from '../capabilities/math/feature-vector.js';
-import { HashedTfidf } from '../capabilities/math/hashed-tfidf.js';
-import { type LinearClassifier, loadLinearClassifier } from '../capabilities/math/linear-model.js';
+import { asVector, type LabelScores } from './build-deps.js';
+import { labelScores } from './model-capabilities.js';
+import { type FeatureVector } from '../math/feature-vector.js';
+import { HashedTfidf } from '../math/hashed-tfidf.js';
+import { type LinearClassifier, loadLinearClassifier } from '../math/linear-model.js';
 
 /** The file a trained version keeps its featuriser and classifier in. */
 export const TRAINED_MODEL_FILE = 'model.json';

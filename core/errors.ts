@@ -1,0 +1,113 @@
+/** What the registry says of one code. */
+export interface ErrorDefinition {
+  /** The HTTP status a response with this code carries. */
+  readonly status: number;
+  /** Whether trying the same work again may succeed (a queued job is retried only then). */
+  readonly retryable: boolean;
+  /** The default message. */
+  readonly message: string;
+}
+
+/**
+ * The one registry of coded errors. Every error a client or operator can see has a stable
+ * code, an HTTP status, whether it is worth retrying and a default message; docs/errors.md is
+ * generated from it (`npm run docs`, and a test fails when the page is stale).
+ */
+export const errorDefinitions = {
+  VALIDATION_ERROR: { status: 400, retryable: false, message: 'The request is invalid.' },
+  UNKNOWN_CAPABILITY: { status: 400, retryable: false, message: 'Unknown capability.' },
+  DUPLICATE_CAPABILITY: { status: 400, retryable: false, message: 'A capability is requested more than once.' },
+  UNAUTHORIZED: { status: 401, retryable: false, message: 'An API key is required.' },
+  FORBIDDEN: { status: 403, retryable: false, message: 'The API key is not valid.' },
+  NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
+  JOB_NOT_FOUND: { status: 404, retryable: false, message: 'No such job (it may have expired).' },
+  MODEL_NOT_FOUND: { status: 404, retryable: false, message: 'No such model in the model repository.' },
+  MODEL_VERSION_NOT_FOUND: { status: 404, retryable: false, message: 'No such version of the model.' },
+  DATASET_NOT_FOUND: { status: 404, retryable: false, message: 'No such data set.' },
+  REVIEW_NOT_FOUND: { status: 404, retryable: false, message: 'No such review item.' },
+  REVIEW_CONFLICT: { status: 409, retryable: false, message: 'The review item is not assigned to this reviewer, or is already resolved.' },
+  CAPABILITY_EXISTS: { status: 409, retryable: false, message: 'A capability of that name is already configured.' },
+  JOB_FINISHED: { status: 409, retryable: false, message: 'The job has already finished.' },
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'The request body is too large.' },
+  TOO_MANY_TEXTS: { status: 413, retryable: false, message: 'Too many texts in one request.' },
+  TEXT_TOO_LONG: { status: 413, retryable: false, message: 'A text is too long.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'The content type is not supported.' },
+  UNSUPPORTED_MEDIA: { status: 422, retryable: false, message: 'This media cannot be processed here.' },
+  RELOAD_REJECTED: { status: 422, retryable: false, message: 'The new configuration was rejected; the running one stays.' },
+  TRAINING_DATA_INVALID: { status: 422, retryable: false, message: 'The labelled data cannot train or evaluate this model.' },
+  MODEL_CHECKSUM_MISMATCH: { status: 422, retryable: false, message: 'A model file does not match the SHA-256 in its manifest.' },
+  OVERLOADED: { status: 429, retryable: true, message: 'The server is at capacity; retry after the time given.' },
+  RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests from this client; retry after the time given.' },
+  REQUEST_CANCELLED: { status: 499, retryable: false, message: 'The request was cancelled before it finished.' },
+  CAPABILITY_FAILED: { status: 500, retryable: true, message: 'A capability failed.' },
+  DEPENDENCY_FAILED: { status: 500, retryable: true, message: 'A dependency of the capability failed.' },
+  CAPABILITY_BAD_OUTPUT: { status: 500, retryable: true, message: 'A capability returned the wrong number of results.' },
+  CAPABILITY_TIMEOUT: { status: 504, retryable: true, message: 'A capability did not finish within its time limit.' },
+  INTERNAL_ERROR: { status: 500, retryable: true, message: 'Internal server error.' },
+  CAPABILITY_UNAVAILABLE: { status: 503, retryable: true, message: 'The capability is unavailable because its model did not load.' },
+  NOT_READY: { status: 503, retryable: true, message: 'The server is still loading its models.' },
+  SHUTTING_DOWN: { status: 503, retryable: true, message: 'The server is shutting down.' },
+  DEADLINE_EXCEEDED: { status: 504, retryable: true, message: 'The request did not finish before its deadline.' },
+  CONFIG_INVALID: { status: 500, retryable: true, message: 'The configuration is invalid.' },
+  MODEL_LOAD_FAILED: { status: 500, retryable: true, message: 'A model failed to load.' },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof errorDefinitions;
+
+/** An error with a stable code; `details` is machine-readable context sent to the client. */
+export class CapserveError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message ?? errorDefinitions[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CapserveError';
+    this.code = code;
+    this.statusCode = errorDefinitions[code].status;
+    this.details = options.details;
+  }
+
+  /** The `{ error: { code, message, ... } }` body every error response carries. */
+  toBody(): { error: { code: ErrorCode; message: string } & Record<string, unknown> } {
+    return { error: { code: this.code, message: this.message, ...this.details } };
+  }
+}
+
+export function isCapserveError(error: unknown): error is CapserveError {
+  return error instanceof CapserveError;
+}
+
+/** A message safe to show: never a stack trace. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(errorDefinitions, code);
+}
+
+/** A failure as it is stored and sent: a registry code and a message (jobs, model jobs, queues). */
+export interface ErrorRecord {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** The record a thrown value becomes: its `code` when the registry has it, else INTERNAL_ERROR, and its message. */
+export function toErrorRecord(error: unknown): ErrorRecord {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return { code: isErrorCode(code) ? code : 'INTERNAL_ERROR', message: messageOf(error) };
+}
+
+/**
+ * Whether a failure is worth trying again. In order: an explicit boolean `error.retryable`
+ * wins; then the registry's word for the error's `code` (a `CapserveError`, or any error
+ * carrying a registry code, e.g. UNSUPPORTED_MEDIA from a file sniffer); everything else
+ * (plain errors, timeouts, codes the registry does not know, non-Error throws) is retried.
+ */
+export function isRetryable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return true;
+  const { retryable, code } = error as { retryable?: unknown; code?: unknown };
+  if (typeof retryable === 'boolean') return retryable;
+  return isErrorCode(code) ? errorDefinitions[code].retryable : true;
+}
