@@ -1,6 +1,7 @@
+import { checkKnown } from '../capabilities/check-requested.js';
 import { type CapabilityRegistry } from '../capabilities/registry.js';
 import { estimateTokens } from '../core/estimate-tokens.js';
-import { CapserveError, isCapserveError } from '../core/errors.js';
+import { asCapserveError, CapserveError } from '../core/errors.js';
 import { executeBatch } from './execute-batch.js';
 import { QueuedRequest } from './queued-request.js';
 import { type ResultStore } from './result-store.js';
@@ -91,17 +92,14 @@ export class Batcher {
   /** Adds a request to the open window; resolves when all its capabilities are computed. */
   submit(request: BatchRequest): Promise<BatchReply> {
     if (this.#closed) return Promise.reject(new CapserveError('SHUTTING_DOWN'));
-    const unknown = this.#registry.unknown(request.capabilities);
-    if (unknown.length > 0) {
-      return Promise.reject(
-        new CapserveError('UNKNOWN_CAPABILITY', `unknown capabilities: ${unknown.join(', ')}`, {
-          details: { unknown, valid: this.#registry.names() },
-        }),
-      );
+    try {
+      checkKnown(request.capabilities, this.#registry.names());
+    } catch (error) {
+      return Promise.reject(error);
     }
     if (request.signal?.aborted === true) {
       const reason: unknown = request.signal.reason;
-      return Promise.reject(isCapserveError(reason) ? reason : new CapserveError('REQUEST_CANCELLED'));
+      return Promise.reject(asCapserveError(reason, 'REQUEST_CANCELLED'));
     }
 
     const tokens = request.texts.reduce((sum, text) => sum + estimateTokens(text), 0);

@@ -1,4 +1,4 @@
-import { CapserveError, isCapserveError } from '../core/errors.js';
+import { asCapserveError } from '../core/errors.js';
 import { type BatchReply, type BatchRequest, type RequestPriority } from './types.js';
 
 /**
@@ -47,7 +47,7 @@ export class QueuedRequest {
       onCancel();
       // A deadline aborts with its own coded error; anything else is a cancellation.
       const reason: unknown = signal.reason;
-      this.reject(isCapserveError(reason) ? reason : new CapserveError('REQUEST_CANCELLED', undefined, { cause: reason }));
+      this.reject(asCapserveError(reason, 'REQUEST_CANCELLED'));
     };
     signal.addEventListener('abort', listener, { once: true });
     this.#detach = () => signal.removeEventListener('abort', listener);

@@ -7,7 +7,7 @@ const base = {
   name,
   /** Capabilities whose results this one reads. */
   dependsOn: z.array(name).default([]),
-  /** Send some results to human review as well (see README, "Human review"). */
+  /** Send some results to human review as well (see docs/training-and-review.md, "Human review"). */
   review: reviewRuleSchema.optional(),
 };
 

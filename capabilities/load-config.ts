@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { type Document, LineCounter, parseDocument } from 'yaml';
-import { type z } from 'zod';
 import { CapserveError, messageOf } from '../core/errors.js';
 import { formatIssues, pathOf } from '../core/format-issues.js';
 import { type CapabilitiesConfig, capabilitiesConfigSchema } from './config-schema.js';

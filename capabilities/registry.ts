@@ -73,11 +73,6 @@ export class CapabilityRegistry {
     return this.names().map((name) => this.get(name));
   }
 
-  /** The requested names that are not registered. */
-  unknown(names: Iterable<string>): string[] {
-    return [...new Set(names)].filter((name) => !this.#capabilities.has(name));
-  }
-
   /**
    * The requested capabilities plus all their transitive dependencies, dependencies first.
    * Ties are broken by name so the order is stable.

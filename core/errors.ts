@@ -78,6 +78,14 @@ export function isCapserveError(error: unknown): error is CapserveError {
   return error instanceof CapserveError;
 }
 
+/**
+ * A thrown value as a coded error: a `CapserveError` as it is, anything else as `code` with the
+ * registry's message (the original kept as `cause`, never shown to a client).
+ */
+export function asCapserveError(error: unknown, code: ErrorCode = 'INTERNAL_ERROR'): CapserveError {
+  return isCapserveError(error) ? error : new CapserveError(code, undefined, { cause: error });
+}
+
 /** A message safe to show: never a stack trace. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,22 +1,61 @@
 import { z } from 'zod';
+import { type BatchReply, type BatchRequest } from '../batcher/types.js';
 import { type ErrorRecord } from '../core/errors.js';
 
 /** What a job carries: plain text, or one uploaded file of a media family. */
 export const mediaKinds = ['text', 'image', 'audio', 'video', 'document', 'other'] as const;
 export type MediaKind = (typeof mediaKinds)[number];
 
-/** Where the router can send a job. `gpu` is the inline batcher path; the others are queues. */
-export const routes = ['gpu', 'cpu_standard', 'gpu_fallback'] as const;
+/** Where the planner can send a job: `inline` through the batcher (on whatever device its models run), or one of the queues. */
+export const routes = ['inline', 'cpu_standard', 'gpu_fallback'] as const;
 export type Route = (typeof routes)[number];
 /** The routes that are real queues. */
-export type QueueName = Exclude<Route, 'gpu'>;
+export type QueueName = Exclude<Route, 'inline'>;
 export const queueNames: readonly QueueName[] = ['cpu_standard', 'gpu_fallback'];
+
+/** Capabilities that belong to media jobs rather than to the text capability registry. */
+export const mediaCapabilities = ['ocr', 'document', 'metadata'] as const;
+export type MediaCapability = (typeof mediaCapabilities)[number];
+export const isMediaCapability = (name: string): name is MediaCapability => (mediaCapabilities as readonly string[]).includes(name);
+
+/**
+ * What the `/process` side needs of the text service behind `/classify` (engine/service.ts
+ * implements it): its phase, the capabilities it serves, how busy it is, and a way to analyse
+ * texts through the batcher.
+ */
+export interface TextService {
+  readonly phase: 'starting' | 'ready' | 'stopping' | 'stopped';
+  /** Started, not shutting down, and no model reloading. */
+  readonly ready: boolean;
+  analyse(request: BatchRequest): Promise<BatchReply>;
+  capabilityNames(): string[];
+  /** Texts queued or running over the batch size (0 idle, 1 a full batch). */
+  load(): number;
+}
+
+/**
+ * The settings the `/process` side reads (a subset of the server configuration; see
+ * docs/configuration.md for each).
+ */
+export interface JobsSettings {
+  readonly redisUrl: string | undefined;
+  readonly queueConcurrency: number;
+  readonly queueLocalWorkers: boolean;
+  readonly jobAttempts: number;
+  readonly jobBackoffMs: number;
+  readonly jobResultTtlMs: number;
+  readonly workerId: string;
+  readonly maxInlineTokens: number;
+  readonly maxBatchTexts: number;
+  readonly maxTextsPerRequest: number;
+  readonly device: 'cpu' | 'cuda';
+}
 
 export const priorities = ['high', 'normal', 'low'] as const;
 export type Priority = (typeof priorities)[number];
 
 /**
- * Facts about a job that the task classifier decides on. Read from the request and from the
+ * Facts about a job that the job planner decides on. Read from the request and from the
  * file itself (magic bytes, image header, ffprobe, PDF page count), never from a client's say-so.
  */
 export interface JobFacts {
@@ -50,12 +89,12 @@ export interface WorkerInfo {
 export type Complexity = 'low' | 'medium' | 'high' | 'very_high';
 export type ResourceClass = 'cpu_light' | 'cpu_intensive' | 'gpu_preferred' | 'gpu_required' | 'memory_intensive' | 'disk_intensive';
 
-/** The classifier's verdict, returned in responses and logged. */
-export interface TaskClassification {
+/** The planner's verdict on a job, returned in responses and logged. */
+export interface JobPlan {
   readonly complexity: { readonly level: Complexity; readonly estimatedMs: number };
   readonly resources: { readonly classes: readonly ResourceClass[]; readonly estimatedMemoryMb: number };
   readonly routing: {
-    readonly queue: Route;
+    readonly route: Route;
     /** The chosen worker's id, or null when none is registered yet and the job waits on the queue. */
     readonly worker: string | null;
     readonly alternatives: readonly { readonly worker: string; readonly queue: Route; readonly score: number }[];

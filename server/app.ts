@@ -13,7 +13,7 @@ import { type ApiKeys } from './api-keys.js';
 import { CapserveError, isCapserveError } from '../core/errors.js';
 import { classifyRoute } from './routes/classify-route.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
-import { type ProcessFrontEnd } from './process-front-end.js';
+import { type ProcessFrontEnd } from '../jobs/front-end.js';
 import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { infoRoutes } from './routes/info-routes.js';
@@ -25,7 +25,7 @@ import { type ReviewQueue } from '../review/review-queue.js';
 import { type Store } from '../store/types.js';
 import { wsJobMessages } from './routes/ws-job-messages.js';
 import { registerWsRoute } from './routes/ws-route.js';
-import { type CapserveService } from './service.js';
+import { type CapserveService } from '../engine/service.js';
 
 export interface AppOptions {
   readonly service: CapserveService;

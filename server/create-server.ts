@@ -6,11 +6,11 @@ import { type Store } from '../store/types.js';
 import { type ModelJobs } from '../training/model-jobs.js';
 import { buildApp } from './app.js';
 import { type ServerConfig } from './config.js';
-import { createJobs } from './create-jobs.js';
+import { createJobs } from '../jobs/create-jobs.js';
 import { type CapabilitySources, createService, loadConfiguredCapabilities, loadersFor, reloadCapabilities } from './create-service.js';
 import { type LifecycleMetrics, registerLifecycleMetrics } from './lifecycle-metrics.js';
 import { createModelJobs } from './model-lifecycle.js';
-import { type CapserveService } from './service.js';
+import { type CapserveService } from '../engine/service.js';
 import { watchFile } from './watch-file.js';
 
 /** The whole server, wired: listen on `app`, then `start()`; `stop()` drains and closes everything. */
@@ -59,7 +59,7 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
     return next;
   };
   const modelJobs = createModelJobs(service, store, repository, reload, config, logger, (job) => metrics?.jobFinished(job));
-  const jobs = createJobs(service, config, logger);
+  const jobs = createJobs(service, service.metrics.registry, config, logger);
   const app = await buildApp({
     service,
     config,

@@ -11,7 +11,7 @@ import { type ModelRepository } from '../models/repository/model-repository.js';
 import { type RegisteredCapability } from '../capabilities/registered-capabilities.js';
 import { type ServerConfig } from './config.js';
 import { CapserveError, isCapserveError, messageOf } from '../core/errors.js';
-import { CapserveService, type ServiceOptions } from './service.js';
+import { CapserveService, type ServiceOptions } from '../engine/service.js';
 
 type Loaders = Readonly<Record<BackendKind, BackendLoader>>;
 

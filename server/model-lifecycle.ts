@@ -4,7 +4,7 @@ import { type ModelJob, type Store } from '../store/types.js';
 import { ModelJobs } from '../training/model-jobs.js';
 import { createModelJobRunner } from '../training/run-model-job.js';
 import { type ServerConfig } from './config.js';
-import { type CapserveService } from './service.js';
+import { type CapserveService } from '../engine/service.js';
 
 /**
  * Train, evaluate and predict jobs over the running service. A registered capability is
@@ -23,7 +23,7 @@ export function createModelJobs(
   const runner = createModelJobRunner({
     store,
     repository,
-    classify: (texts, capabilities, signal) => service.classify({ texts, capabilities, signal, priority: 'low' }),
+    analyse: (texts, capabilities, signal) => service.analyse({ texts, capabilities, signal, priority: 'low' }),
     groupSize: Math.min(config.maxBatchTexts, config.maxTextsPerRequest),
     maxExamples: config.maxTrainingExamples,
     serves: (model) => service.capabilitySpecs().some((spec) => spec.kind === 'trained-classifier' && spec.params.model === model),

@@ -3,7 +3,7 @@ import { loadCapabilitiesConfig } from '../capabilities/load-config.js';
 import { openRedis } from '../jobs/queue/redis-connection.js';
 import { WorkerRegistry } from '../jobs/workers/worker-registry.js';
 import { loadConfig } from './config.js';
-import { LocalJobRunner, startLocalWorkers } from './create-jobs.js';
+import { LocalJobRunner, startLocalWorkers } from '../jobs/local-runner.js';
 import { createService } from './create-service.js';
 import { CapserveError, messageOf } from '../core/errors.js';
 

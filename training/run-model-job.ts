@@ -5,7 +5,7 @@ import { classificationMetrics, stratifiedSplit } from '../capabilities/math/cla
 import { HashedTfidf } from '../capabilities/math/hashed-tfidf.js';
 import { fitLinearClassifier } from '../capabilities/math/linear-model.js';
 import { seededRandom } from '../capabilities/math/seeded-random.js';
-import { classifyInGroups, type ClassifyTexts } from '../jobs/processors/classify-in-groups.js';
+import { analyseInGroups, type AnalyseTexts } from '../jobs/processors/analyse-in-groups.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
 import { CapserveError } from '../core/errors.js';
 import { type Store } from '../store/types.js';
@@ -18,7 +18,7 @@ export interface ModelJobDeps {
   readonly store: Store;
   readonly repository: ModelRepository;
   /** Runs texts through the batcher (embedding features share batches with live traffic). */
-  readonly classify: ClassifyTexts;
+  readonly analyse: AnalyseTexts;
   /** Texts per batcher call. */
   readonly groupSize: number;
   readonly maxExamples: number;
@@ -144,6 +144,6 @@ async function predictAll(model: TrainedModel, texts: string[], deps: ModelJobDe
 
 /** One capability's results for every text, through the batcher in groups. */
 async function runCapability(capability: string, texts: string[], deps: ModelJobDeps, signal: AbortSignal, progress: (fraction: number) => void): Promise<unknown[]> {
-  const results = await classifyInGroups(texts, [capability], { classify: deps.classify, groupSize: deps.groupSize, signal, progress });
+  const results = await analyseInGroups(texts, [capability], { analyse: deps.analyse, groupSize: deps.groupSize, signal, progress });
   return results.get(capability) ?? [];
 }

@@ -22,7 +22,7 @@ export interface ReadFactsOptions {
 }
 
 /**
- * The facts the task classifier decides on, read from the job's content: tokens of a text
+ * The facts the job planner decides on, read from the job's content: tokens of a text
  * (given or uploaded), an image's size from its header, the duration and resolution of audio
  * and video from ffprobe (which also settles audio against video by the streams it finds), the
  * page count of a PDF. Without ffprobe, audio and video keep their sniffed kind and no duration.

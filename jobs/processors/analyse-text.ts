@@ -1,5 +1,5 @@
 import { chunkText } from './chunk-text.js';
-import { classifyInGroups, type ClassifyTexts } from './classify-in-groups.js';
+import { analyseInGroups, type AnalyseTexts } from './analyse-in-groups.js';
 import { mergeChunkResults } from './merge-chunk-results.js';
 
 export interface TextAnalysis {
@@ -18,7 +18,7 @@ export async function analyseText(
   text: string,
   capabilities: string[],
   options: {
-    readonly classify: ClassifyTexts;
+    readonly analyse: AnalyseTexts;
     readonly chunkChars: number;
     readonly groupSize: number;
     readonly signal: AbortSignal;
@@ -27,7 +27,7 @@ export async function analyseText(
 ): Promise<TextAnalysis> {
   const chunks = chunkText(text, options.chunkChars);
   if (capabilities.length === 0 || chunks.length === 0) return { chunks: chunks.length, characters: text.length, results: {} };
-  const perCapability = await classifyInGroups(chunks, capabilities, options);
+  const perCapability = await analyseInGroups(chunks, capabilities, options);
   const weights = chunks.map((chunk) => chunk.length);
   return {
     chunks: chunks.length,

@@ -2,16 +2,13 @@ import { ImageDecodeError, type OcrEngine } from '../../models/ocr/paddle-ocr.js
 import { CapserveError } from '../../core/errors.js';
 import { probeMedia } from '../media/ffprobe.js';
 import { pdfText } from '../media/pdf.js';
-import { type JobPayload, type JobProcessor } from '../types.js';
+import { isMediaCapability, type JobPayload, type JobProcessor } from '../types.js';
 import { analyseText, type TextAnalysis } from './analyse-text.js';
-import { type ClassifyTexts } from './classify-in-groups.js';
+import { type AnalyseTexts } from './analyse-in-groups.js';
 
-/** Capabilities that belong to media jobs rather than to the text capability registry. */
-export const mediaCapabilities = ['ocr', 'document', 'metadata'] as const;
-const mediaCapabilitySet = new Set<string>(mediaCapabilities);
 
 export interface JobProcessorDeps {
-  readonly classify: ClassifyTexts;
+  readonly analyse: AnalyseTexts;
   /** The OCR engine, loaded on the first image job. */
   readonly ocr: () => Promise<OcrEngine>;
   /** Characters per chunk of long text (about MAX_INLINE_TOKENS tokens). */
@@ -27,10 +24,10 @@ export interface JobProcessorDeps {
  */
 export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
   return async (payload, context) => {
-    const textCapabilities = payload.capabilities.filter((name) => !mediaCapabilitySet.has(name));
+    const textCapabilities = payload.capabilities.filter((name) => !isMediaCapability(name));
     const analyse = (text: string, from: number): Promise<TextAnalysis> =>
       analyseText(text, textCapabilities, {
-        classify: deps.classify,
+        analyse: deps.analyse,
         chunkChars: deps.chunkChars,
         groupSize: deps.groupSize,
         signal: context.signal,

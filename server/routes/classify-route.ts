@@ -4,7 +4,7 @@ import { type BatchReply } from '../../batcher/types.js';
 import { deadlineSignal } from '../deadline.js';
 import { CapserveError } from '../../core/errors.js';
 import { isWellFormed } from '../well-formed.js';
-import { type CapserveService } from '../service.js';
+import { type CapserveService } from '../../engine/service.js';
 
 export interface ClassifyLimits {
   readonly maxTextsPerRequest: number;
@@ -50,17 +50,6 @@ export function checkClassifyBody(body: ClassifyBody, limits: ClassifyLimits): v
       details: { index: malformed },
     });
   }
-  checkNoDuplicateCapabilities(body.capabilities);
-}
-
-/** DUPLICATE_CAPABILITY for a capability named twice (in /classify, WebSocket and /process requests alike). */
-export function checkNoDuplicateCapabilities(names: readonly string[]): void {
-  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-  if (duplicate !== undefined) {
-    throw new CapserveError('DUPLICATE_CAPABILITY', `capability "${duplicate}" is requested more than once`, {
-      details: { capability: duplicate },
-    });
-  }
 }
 
 /** `POST /classify`: texts and capabilities in, each text's results out, through the batcher. */
@@ -88,7 +77,7 @@ export function classifyRoute(service: CapserveService, limits: ClassifyLimits):
         const deadline = deadlineSignal(timeoutMs ?? limits.requestTimeoutMs, controller.signal);
         let answer: BatchReply;
         try {
-          answer = await service.classify({ texts, capabilities, signal: deadline.signal, ...(priority === undefined ? {} : { priority }) });
+          answer = await service.analyse({ texts, capabilities, signal: deadline.signal, ...(priority === undefined ? {} : { priority }) });
         } finally {
           deadline.clear();
         }

@@ -1,5 +1,5 @@
 import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { type CapserveService } from '../service.js';
+import { type CapserveService } from '../../engine/service.js';
 
 /** Liveness, readiness, the capability list, statistics and Prometheus metrics. */
 export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {

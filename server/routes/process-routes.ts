@@ -4,9 +4,10 @@ import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { formatIssues } from '../../core/format-issues.js';
 import { priorities } from '../../jobs/types.js';
+import { replyError } from '../../batcher/reply-error.js';
 import { CapserveError, isCapserveError, messageOf } from '../../core/errors.js';
 import { isWellFormed } from '../well-formed.js';
-import { type ProcessFrontEnd, type ProcessInput, type ProcessOutcome } from '../process-front-end.js';
+import { type ProcessFrontEnd, type ProcessInput, type ProcessOutcome } from '../../jobs/front-end.js';
 
 export const processFieldsSchema = z
   .object({
@@ -25,7 +26,7 @@ export function processRoutes(frontEnd: ProcessFrontEnd): FastifyPluginAsyncZod 
       '/process',
       {
         schema: {
-          summary: 'Classify and route a job: text as JSON, or a file as multipart (field "file") with "capabilities", "options", "priority".',
+          summary: 'Plan and route a job: text as JSON, or a file as multipart (field "file") with "capabilities", "options", "priority".',
         },
       },
       async (request, reply) => {
@@ -52,18 +53,14 @@ export function processRoutes(frontEnd: ProcessFrontEnd): FastifyPluginAsyncZod 
 function answer(outcome: ProcessOutcome, reply: FastifyReply, started: number): unknown {
   if (outcome.kind === 'queued') {
     reply.code(202).header('location', `/jobs/${outcome.job.id}`);
-    return { jobId: outcome.job.id, status: outcome.job.status, route: outcome.classification };
+    return { jobId: outcome.job.id, status: outcome.job.status, route: outcome.plan };
   }
-  const [failure] = outcome.reply.failures;
-  if (failure !== undefined) {
-    throw new CapserveError(failure.code, outcome.reply.failures.map((f) => f.message).join('; '), {
-      details: { failures: outcome.reply.failures },
-    });
-  }
+  const failed = replyError(outcome.reply);
+  if (failed !== undefined) throw failed;
   return {
     results: outcome.reply.results,
     batch: outcome.reply.batch,
-    route: outcome.classification,
+    route: outcome.plan,
     timingMs: Math.round((performance.now() - started) * 1000) / 1000,
   };
 }

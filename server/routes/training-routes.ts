@@ -7,7 +7,7 @@ import { requireLabelled, resolveExamples } from '../../training/examples.js';
 import { jobView, type ModelJobs } from '../../training/model-jobs.js';
 import { evaluateRequestSchema, exampleSourceSchema, predictRequestSchema, trainRequestSchema } from '../../training/types.js';
 import { CapserveError } from '../../core/errors.js';
-import { type CapserveService } from '../service.js';
+import { type CapserveService } from '../../engine/service.js';
 
 export interface TrainingRoutesOptions {
   readonly jobs: ModelJobs;

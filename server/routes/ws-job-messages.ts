@@ -2,8 +2,8 @@ import { type FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import { formatIssues } from '../../core/format-issues.js';
 import { type JobEvent } from '../../jobs/types.js';
-import { CapserveError, isCapserveError } from '../../core/errors.js';
-import { type ProcessFrontEnd } from '../process-front-end.js';
+import { asCapserveError, CapserveError, isCapserveError } from '../../core/errors.js';
+import { type ProcessFrontEnd } from '../../jobs/front-end.js';
 import { processFieldsSchema } from './process-routes.js';
 import { type WsConnection, type WsMessageHandler } from './ws-route.js';
 
@@ -12,7 +12,7 @@ const processMessage = processFieldsSchema.extend({ id, type: z.literal('process
 const jobMessage = z.object({ id, type: z.enum(['subscribe', 'cancel']), jobId: z.string().min(1).max(200) }).strict();
 
 /**
- * WebSocket messages for jobs: `process` (text through the task classifier: inline results
+ * WebSocket messages for jobs: `process` (text through the job planner: inline results
  * stream like `classify`, queued jobs stream `queued`, `progress`, then `result` or `error`),
  * `subscribe` (stream an existing job's events) and `cancel`.
  */
@@ -21,7 +21,7 @@ export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogg
     if (message.type !== 'process' && message.type !== 'subscribe' && message.type !== 'cancel') return false;
     void handle(message, socket).catch((error: unknown) => {
       if (!isCapserveError(error)) logger.error({ err: error }, 'websocket job message failed');
-      const coded = isCapserveError(error) ? error : new CapserveError('INTERNAL_ERROR');
+      const coded = asCapserveError(error);
       socket.send({ ...(message.id === undefined ? {} : { id: message.id }), type: 'error', ...coded.toBody().error });
     });
     return true;
@@ -39,10 +39,10 @@ export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogg
           for (const [capability, value] of Object.entries(result)) socket.send({ id: messageId, type: 'result', capability, index, result: value });
         });
         for (const failure of outcome.reply.failures) socket.send({ id: messageId, type: 'error', ...failure });
-        socket.send({ id: messageId, type: 'done', route: outcome.classification, timingMs: performance.now() - started });
+        socket.send({ id: messageId, type: 'done', route: outcome.plan, timingMs: performance.now() - started });
         return;
       }
-      socket.send({ id: messageId, type: 'queued', jobId: outcome.job.id, route: outcome.classification });
+      socket.send({ id: messageId, type: 'queued', jobId: outcome.job.id, route: outcome.plan });
       await follow(messageId, outcome.job.id, socket);
       return;
     }
@@ -80,7 +80,7 @@ export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogg
           else stop = unsubscribe;
           if (socket.signal.aborted) end();
         }, (error: unknown) => {
-          const coded = isCapserveError(error) ? error : new CapserveError('INTERNAL_ERROR');
+          const coded = asCapserveError(error);
           socket.send({ id: messageId, type: 'error', ...coded.toBody().error });
           end();
         });

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { formatIssues } from '../../core/format-issues.js';
 import { type BatchReply } from '../../batcher/types.js';
 import { deadlineSignal } from '../deadline.js';
-import { CapserveError, isCapserveError, messageOf } from '../../core/errors.js';
-import { type CapserveService } from '../service.js';
+import { asCapserveError, CapserveError, isCapserveError, messageOf } from '../../core/errors.js';
+import { type CapserveService } from '../../engine/service.js';
 import { checkClassifyBody, classifyBodySchema, type ClassifyLimits } from './classify-route.js';
 
 const messageId = z.union([z.string().min(1).max(200), z.number()]);
@@ -44,7 +44,7 @@ export function registerWsRoute(
       },
     };
     const fail = (error: unknown, id?: unknown): void => {
-      const coded = isCapserveError(error) ? error : new CapserveError('INTERNAL_ERROR');
+      const coded = asCapserveError(error);
       if (!isCapserveError(error)) request.log.error({ err: error }, 'websocket message failed');
       connection.send({ ...(id === undefined ? {} : { id }), type: 'error', ...coded.toBody().error });
     };
@@ -98,7 +98,7 @@ export function registerWsRoute(
       const deadline = deadlineSignal(body.timeoutMs ?? limits.requestTimeoutMs, closed.signal);
       let answer: BatchReply;
       try {
-        answer = await service.classify({
+        answer = await service.analyse({
           texts: body.texts,
           capabilities: body.capabilities,
           signal: deadline.signal,

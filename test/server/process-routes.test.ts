@@ -24,13 +24,13 @@ t.test('small text runs inline through the batcher and answers 200 with its rout
   const { status, body } = await server.post('/process', { text: 'short and sweet', capabilities: ['classification'] });
   t.equal(status, 200);
   t.same(body.results, [{ classification: 'classification(short and sweet)' }]);
-  t.equal(body.route.routing.queue, 'gpu');
+  t.equal(body.route.routing.route, 'inline');
   t.equal(body.route.routing.worker, 'batcher');
   t.equal(body.route.complexity.level, 'low');
   t.type(body.batch.id, 'number');
 
   const metrics = await server.get('/metrics');
-  t.match(metrics.text, /capserve_process_jobs_total\{route="gpu"\} 1\n/);
+  t.match(metrics.text, /capserve_process_jobs_total\{route="inline"\} 1\n/);
   t.match(metrics.text, /capserve_job_queue_jobs\{queue="cpu_standard",state="waiting"\} 0\n/);
 });
 
@@ -46,7 +46,7 @@ t.test('text over MAX_INLINE_TOKENS is queued (202), chunked through the batcher
   t.equal(response.status, 202);
   t.equal(response.headers.get('location'), `/jobs/${body.jobId}`);
   // No GPU here: the text capabilities prefer one, so the job takes the gpu_fallback queue and says why.
-  t.equal(body.route.routing.queue, 'gpu_fallback');
+  t.equal(body.route.routing.route, 'gpu_fallback');
   t.match(body.route.routing.fallback, /no GPU/);
   t.ok(body.route.routing.confidence > 0 && body.route.routing.confidence <= 1);
 
@@ -105,7 +105,7 @@ t.test('an image is read with PaddleOCR on the queue, then the text capabilities
   const { status, body } = await upload(server, image, { capabilities: 'ocr,classification' }, 'scan.png');
   t.equal(status, 202);
   // OCR is CPU work, but the text capability after it prefers a GPU, and there is none here.
-  t.equal(body.route.routing.queue, 'gpu_fallback');
+  t.equal(body.route.routing.route, 'gpu_fallback');
   t.ok(body.route.resources.classes.includes('gpu_preferred'), body.route.resources.classes.join());
   const job = await finishedJob(server, body.jobId);
   t.equal(job.status, 'completed', JSON.stringify(job.error));

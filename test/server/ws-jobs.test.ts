@@ -20,7 +20,7 @@ t.test('a small process message streams its results inline, then done with the r
     client.received.filter((m) => m.id === 'p1' && m.type === 'result').map((m) => [m.capability, m.index, m.result]),
     [['classification', 0, 'classification(tiny)']],
   );
-  t.equal(done.route.routing.queue, 'gpu');
+  t.equal(done.route.routing.route, 'inline');
 });
 
 t.test('a queued job streams queued, progress, then its result to the socket that sent it', async (t) => {
@@ -31,7 +31,7 @@ t.test('a queued job streams queued, progress, then its result to the socket tha
   const messages = client.received.filter((m) => m.id === 'long');
   const queued = messages[0];
   t.equal(queued?.type, 'queued');
-  t.equal(queued?.route.routing.queue, 'gpu_fallback');
+  t.equal(queued?.route.routing.route, 'gpu_fallback');
   t.equal(result.jobId, queued?.jobId);
   const progress = messages.filter((m) => m.type === 'progress').map((m) => m.progress as number);
   t.ok(progress.length > 0, 'progress streamed');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { type ClassifyEnvironment, classifyTask, scoreWorker, type WorkerNeed } from '../../../jobs/routing/classify-task.js';
+import { type PlanningContext, planJob, scoreWorker, type WorkerNeed } from '../../../jobs/planning/plan-job.js';
 import { type Complexity, type JobFacts, type MediaKind, type ResourceClass, type Route, type WorkerInfo } from '../../../jobs/types.js';
 
 const MIB = 1024 * 1024;
@@ -13,11 +13,11 @@ const worker = (over: Partial<WorkerInfo> & Pick<WorkerInfo, 'id' | 'queue'>): W
   load: 0,
   ...over,
 });
-const batcher = worker({ id: 'batcher', queue: 'gpu', device: 'cuda', capabilities: ['text', 'topics'] });
+const batcher = worker({ id: 'batcher', queue: 'inline', device: 'cuda', capabilities: ['text', 'topics'] });
 const cpuA = worker({ id: 'cpu-a', queue: 'cpu_standard' });
 const fallbackA = worker({ id: 'fallback-a', queue: 'gpu_fallback', load: 0.5 });
 
-const env = (over: Partial<ClassifyEnvironment> = {}): ClassifyEnvironment => ({
+const env = (over: Partial<PlanningContext> = {}): PlanningContext => ({
   gpuAvailable: true,
   workers: [batcher, cpuA, fallbackA],
   limits: { maxInlineTokens: LIMIT },
@@ -94,7 +94,7 @@ t.test('complexity: exactly at each threshold and one past it', async (t) => {
     ['other at 128 MiB', other(128 * MIB), 'high'],
     ['other past 128 MiB', other(128 * MIB + 1), 'very_high'],
   ];
-  for (const [name, input, level] of cases) t.equal(classifyTask(input, env()).complexity.level, level, name);
+  for (const [name, input, level] of cases) t.equal(planJob(input, env()).complexity.level, level, name);
 });
 
 t.test('estimatedMs follows the named cost constants', async (t) => {
@@ -111,7 +111,7 @@ t.test('estimatedMs follows the named cost constants', async (t) => {
     ['other: 10 + 20 × 1 MiB', other(MIB), 30],
     ['audio of unknown duration: 100 + 10 + 20 × 1 MiB', facts('audio', { bytes: MIB }), 130],
   ];
-  for (const [name, input, ms] of cases) t.equal(classifyTask(input, env()).complexity.estimatedMs, ms, name);
+  for (const [name, input, ms] of cases) t.equal(planJob(input, env()).complexity.estimatedMs, ms, name);
 });
 
 t.test('resource classes and memory', async (t) => {
@@ -134,38 +134,38 @@ t.test('resource classes and memory', async (t) => {
     ['small other', other(1000), ['cpu_light']],
     ['large file', other(17 * MIB), ['cpu_intensive', 'disk_intensive']],
   ];
-  for (const [name, input, classes] of cases) t.same(classifyTask(input, env()).resources.classes, classes, name);
+  for (const [name, input, classes] of cases) t.same(planJob(input, env()).resources.classes, classes, name);
 
-  t.equal(classifyTask(text(100), env()).resources.estimatedMemoryMb, 65, 'text: 64 + 400 B × 2 + 0.1 MB');
-  t.equal(classifyTask(ocrImage(2000, 2000), env()).resources.estimatedMemoryMb, 263, 'image: 64 + 0.2 + 4 MP × 4 B × 3 + 150');
-  t.equal(classifyTask(audio(100, { options: { transcribe: true } }), env()).resources.estimatedMemoryMb, 1571, 'audio: 64 + 0.2 + 6.4 + 1500');
+  t.equal(planJob(text(100), env()).resources.estimatedMemoryMb, 65, 'text: 64 + 400 B × 2 + 0.1 MB');
+  t.equal(planJob(ocrImage(2000, 2000), env()).resources.estimatedMemoryMb, 263, 'image: 64 + 0.2 + 4 MP × 4 B × 3 + 150');
+  t.equal(planJob(audio(100, { options: { transcribe: true } }), env()).resources.estimatedMemoryMb, 1571, 'audio: 64 + 0.2 + 6.4 + 1500');
 });
 
 t.test('routes every kind', async (t) => {
   const cases: [name: string, facts: JobFacts, queue: Route, worker: string | null][] = [
-    ['small text: inline batcher', text(LIMIT), 'gpu', 'batcher'],
+    ['small text: inline batcher', text(LIMIT), 'inline', 'batcher'],
     ['long text', text(LIMIT + 1), 'cpu_standard', 'cpu-a'],
     ['image', ocrImage(800, 600), 'cpu_standard', 'cpu-a'],
     ['audio', audio(30), 'cpu_standard', 'cpu-a'],
     ['video', video(30), 'cpu_standard', 'cpu-a'],
     ['document', pdf(3), 'cpu_standard', 'cpu-a'],
     ['other', other(1000), 'cpu_standard', 'cpu-a'],
-    ['a text file of few tokens is inline too', text(10, { mediaType: 'text/plain' }), 'gpu', 'batcher'],
+    ['a text file of few tokens is inline too', text(10, { mediaType: 'text/plain' }), 'inline', 'batcher'],
   ];
   for (const [name, input, queue, chosen] of cases) {
-    const { routing } = classifyTask(input, env());
-    t.equal(routing.queue, queue, `${name}: queue`);
+    const { routing } = planJob(input, env());
+    t.equal(routing.route, queue, `${name}: queue`);
     t.equal(routing.worker, chosen, `${name}: worker`);
     t.equal(routing.fallback, undefined, `${name}: no fallback`);
   }
-  const inline = classifyTask(text(100), env()).routing;
+  const inline = planJob(text(100), env()).routing;
   t.equal(inline.reason, 'text of 100 tokens ≤ 512 (low): inline through the batcher; worker batcher (score 1)');
-  t.equal(classifyTask(text(100), env({ gpuAvailable: false })).routing.queue, 'gpu', 'small text stays inline without a GPU: the batcher runs on the CPU');
+  t.equal(planJob(text(100), env({ gpuAvailable: false })).routing.route, 'inline', 'small text stays inline without a GPU: the batcher runs on the CPU');
 });
 
 t.test('GPU work falls back when the GPU is absent, unregistered or saturated', async (t) => {
   const busy = (load: number) => [{ ...batcher, load }, cpuA, fallbackA];
-  const cases: [name: string, facts: JobFacts, environment: ClassifyEnvironment, queue: Route, fallback: string | undefined][] = [
+  const cases: [name: string, facts: JobFacts, environment: PlanningContext, queue: Route, fallback: string | undefined][] = [
     ['long text, GPU free', text(5000), env(), 'cpu_standard', undefined],
     ['long text, no GPU', text(5000), env({ gpuAvailable: false }), 'gpu_fallback', 'no GPU: gpu_preferred job sent to gpu_fallback'],
     ['long text, no GPU worker', text(5000), env({ workers: [cpuA, fallbackA] }), 'gpu_fallback', 'no GPU worker: gpu_preferred job sent to gpu_fallback'],
@@ -175,14 +175,14 @@ t.test('GPU work falls back when the GPU is absent, unregistered or saturated', 
     ['image with topics, no GPU', image(800, 600, { capabilities: ['ocr', 'topics'] }), env({ gpuAvailable: false }), 'gpu_fallback', 'no GPU: gpu_preferred job sent to gpu_fallback'],
     ['OCR only is CPU work: no fallback', ocrImage(800, 600), env({ gpuAvailable: false }), 'cpu_standard', undefined],
     ['pdf with topics, GPU saturated', pdf(5, { capabilities: ['document', 'topics'] }), env({ workers: busy(1) }), 'gpu_fallback', 'GPU saturated (load 1): gpu_preferred job sent to gpu_fallback'],
-    ['small text ignores saturation: the batcher queues it', text(10), env({ workers: busy(3) }), 'gpu', undefined],
+    ['small text ignores saturation: the batcher queues it', text(10), env({ workers: busy(3) }), 'inline', undefined],
   ];
   for (const [name, input, environment, queue, fallback] of cases) {
-    const { routing } = classifyTask(input, environment);
-    t.equal(routing.queue, queue, `${name}: queue`);
+    const { routing } = planJob(input, environment);
+    t.equal(routing.route, queue, `${name}: queue`);
     t.equal(routing.fallback, fallback, `${name}: fallback`);
   }
-  const noGpu = classifyTask(text(5000), env({ gpuAvailable: false })).routing;
+  const noGpu = planJob(text(5000), env({ gpuAvailable: false })).routing;
   t.equal(noGpu.worker, 'fallback-a');
   t.match(noGpu.reason, /^text of 5000 tokens > 512 \(high\): gpu_fallback queue \(no GPU\); worker fallback-a/);
 });
@@ -192,24 +192,24 @@ t.test('gpu_required work takes only a CUDA worker that serves it', async (t) =>
   const cpuTranscriber = worker({ id: 'cpu-transcriber', queue: 'gpu_fallback', capabilities: ['audio', 'metadata', 'transcribe'] });
   const gpuTranscriber = worker({ id: 'gpu-transcriber', queue: 'gpu_fallback', device: 'cuda', capabilities: ['audio', 'metadata', 'transcribe'], load: 0.9 });
 
-  const waiting = classifyTask(transcribe, env({ gpuAvailable: false, workers: [cpuA, cpuTranscriber] })).routing;
-  t.equal(waiting.queue, 'cpu_standard', 'nobody can take it anywhere: it waits on cpu_standard');
+  const waiting = planJob(transcribe, env({ gpuAvailable: false, workers: [cpuA, cpuTranscriber] })).routing;
+  t.equal(waiting.route, 'cpu_standard', 'nobody can take it anywhere: it waits on cpu_standard');
   t.equal(waiting.worker, null);
   t.match(waiting.reason, /cpu-transcriber: needs a CUDA device/);
   t.match(waiting.reason, /cpu-a: lacks transcribe/);
   t.equal(waiting.fallback, 'no GPU: gpu_required job sent to gpu_fallback; no worker can take it anywhere: sent to cpu_standard instead of gpu_fallback');
 
-  const served = classifyTask(transcribe, env({ gpuAvailable: false, workers: [cpuA, cpuTranscriber, gpuTranscriber] })).routing;
-  t.equal(served.queue, 'gpu_fallback');
+  const served = planJob(transcribe, env({ gpuAvailable: false, workers: [cpuA, cpuTranscriber, gpuTranscriber] })).routing;
+  t.equal(served.route, 'gpu_fallback');
   t.equal(served.worker, 'gpu-transcriber');
   t.equal(served.fallback, 'no GPU: gpu_required job sent to gpu_fallback');
 });
 
 t.test('no suitable worker: the job waits on its queue, or on cpu_standard when nobody anywhere can take it', async (t) => {
   const onlyFallbackReads = env({ workers: [batcher, worker({ id: 'cpu-text', queue: 'cpu_standard', capabilities: ['text'] }), fallbackA] });
-  const waiting = classifyTask(pdf(3), onlyFallbackReads);
-  const served = classifyTask(pdf(3), env());
-  t.equal(waiting.routing.queue, 'cpu_standard', 'keeps its queue');
+  const waiting = planJob(pdf(3), onlyFallbackReads);
+  const served = planJob(pdf(3), env());
+  t.equal(waiting.routing.route, 'cpu_standard', 'keeps its queue');
   t.equal(waiting.routing.worker, null);
   t.equal(
     waiting.routing.reason,
@@ -219,31 +219,31 @@ t.test('no suitable worker: the job waits on its queue, or on cpu_standard when 
   t.ok(waiting.routing.confidence < served.routing.confidence, `lower confidence (${waiting.routing.confidence} < ${served.routing.confidence})`);
   t.equal(waiting.routing.fallback, undefined);
 
-  const nobody = classifyTask(pdf(3), env({ workers: [] })).routing;
+  const nobody = planJob(pdf(3), env({ workers: [] })).routing;
   t.same(
-    { queue: nobody.queue, worker: nobody.worker, alternatives: nobody.alternatives, fallback: nobody.fallback },
-    { queue: 'cpu_standard', worker: null, alternatives: [], fallback: undefined },
+    { route: nobody.route, worker: nobody.worker, alternatives: nobody.alternatives, fallback: nobody.fallback },
+    { route: 'cpu_standard', worker: null, alternatives: [], fallback: undefined },
   );
   t.equal(nobody.reason, 'document of 3 pages (low): cpu_standard queue; no worker on any queue can take it (no workers registered); it waits on cpu_standard');
   t.ok(nobody.confidence < waiting.routing.confidence, 'lowest confidence with no worker anywhere');
 
-  const inlineNobody = classifyTask(text(10), env({ workers: [] })).routing;
-  t.equal(inlineNobody.queue, 'cpu_standard', 'even small text goes to cpu_standard when nobody can take it');
-  t.equal(inlineNobody.fallback, 'no worker can take it anywhere: sent to cpu_standard instead of gpu');
+  const inlineNobody = planJob(text(10), env({ workers: [] })).routing;
+  t.equal(inlineNobody.route, 'cpu_standard', 'even small text goes to cpu_standard when nobody can take it');
+  t.equal(inlineNobody.fallback, 'no worker can take it anywhere: sent to cpu_standard instead of inline');
 });
 
 t.test('a worker without enough memory or a needed capability is excluded', async (t) => {
   const tight = worker({ id: 'cpu-tight', queue: 'cpu_standard', freeMemoryMb: 100 });
   const busyRoomy = worker({ id: 'cpu-busy', queue: 'cpu_standard', load: 3 });
   const bigImage = image(4000, 3000, { capabilities: ['ocr'] }); // 64 + 0.2 + 12 MP × 12 + 150 = 359 MB
-  const routing = classifyTask(bigImage, env({ workers: [tight, busyRoomy] })).routing;
+  const routing = planJob(bigImage, env({ workers: [tight, busyRoomy] })).routing;
   t.equal(routing.worker, 'cpu-busy', 'the idle worker has too little memory');
   t.same(routing.alternatives, []);
 
   const noOcr = worker({ id: 'cpu-no-ocr', queue: 'cpu_standard', capabilities: ['image'] });
-  const chosen = classifyTask(ocrImage(800, 600), env({ workers: [noOcr, busyRoomy] })).routing;
+  const chosen = planJob(ocrImage(800, 600), env({ workers: [noOcr, busyRoomy] })).routing;
   t.equal(chosen.worker, 'cpu-busy', 'the idle worker lacks ocr');
-  const viaOption = classifyTask(image(800, 600, { options: { ocr: true } }), env({ workers: [noOcr, busyRoomy] })).routing;
+  const viaOption = planJob(image(800, 600, { options: { ocr: true } }), env({ workers: [noOcr, busyRoomy] })).routing;
   t.equal(viaOption.worker, 'cpu-busy', 'an ocr option needs the ocr capability too');
 
   const need: WorkerNeed = { capabilities: ['image', 'ocr'], memoryMb: 359, gpu: 'none' };
@@ -280,19 +280,19 @@ t.test('alternatives: every other eligible worker on any route, best first', asy
     worker({ id: 'cpu-lacking', queue: 'cpu_standard', capabilities: ['text'] }),
     batcher,
   ];
-  const routing = classifyTask(pdf(3), env({ workers })).routing;
+  const routing = planJob(pdf(3), env({ workers })).routing;
   t.equal(routing.worker, 'cpu-a', 'the best on the route, although a worker elsewhere scores higher');
   t.same(routing.alternatives, [
     { worker: 'fb-b', queue: 'gpu_fallback', score: 1 },
     { worker: 'cpu-b', queue: 'cpu_standard', score: 0.75 },
     { worker: 'cpu-c', queue: 'cpu_standard', score: 0.75 },
   ]);
-  const shuffled = classifyTask(pdf(3), env({ workers: [...workers].reverse() }));
-  t.same(shuffled, classifyTask(pdf(3), env({ workers })), 'deterministic whatever the order of workers');
+  const shuffled = planJob(pdf(3), env({ workers: [...workers].reverse() }));
+  t.same(shuffled, planJob(pdf(3), env({ workers })), 'deterministic whatever the order of workers');
 });
 
 t.test('confidence: lower for unknown facts and for a close runner-up', async (t) => {
-  const confidence = (input: JobFacts, environment = env()) => classifyTask(input, environment).routing.confidence;
+  const confidence = (input: JobFacts, environment = env()) => planJob(input, environment).routing.confidence;
   const cases: [name: string, known: JobFacts, unknown: JobFacts][] = [
     ['audio without duration', audio(30), facts('audio', { capabilities: ['metadata'] })],
     ['video without duration', video(30), facts('video', { capabilities: ['metadata'] })],

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { type JobQueue, type QueueName, type Route } from '../jobs/types.js';
+import { type JobQueue, type QueueName, type Route } from './types.js';
 
 /** What `/process` records per job. */
 export interface JobMetrics {
@@ -14,7 +14,7 @@ export function registerJobMetrics(registry: Registry, queues: ReadonlyMap<Queue
   const registers = [registry];
   const routed = new Counter({
     name: 'capserve_process_jobs_total',
-    help: '/process jobs by the route the classifier chose (gpu = inline through the batcher).',
+    help: '/process jobs by the route the planner chose (inline = through the batcher).',
     labelNames: ['route'],
     registers,
   });

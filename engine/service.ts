@@ -5,6 +5,7 @@ import { ResultStore, type ResultStoreStats } from '../batcher/result-store.js';
 import { settlesWithin, systemTime, type Time } from '../core/time.js';
 import { type BatchReply, type BatchRequest, type BatcherOptions } from '../batcher/types.js';
 import { type BuiltCapabilities } from '../capabilities/build.js';
+import { checkRequested } from '../capabilities/check-requested.js';
 import { type CapabilitySpec } from '../capabilities/config-schema.js';
 import { type LoadFailurePolicy, type ModelPool } from '../models/pool.js';
 import { CapserveError } from '../core/errors.js';
@@ -150,8 +151,8 @@ export class CapserveService {
     });
   }
 
-  /** Checks a request against the registry, then queues it. */
-  classify(request: BatchRequest): Promise<BatchReply> {
+  /** Runs a request's capabilities over its texts: checks it against the registry, then queues it in the batcher. */
+  analyse(request: BatchRequest): Promise<BatchReply> {
     const batcher = this.#batcher;
     const capabilities = this.#capabilities;
     if (this.#phase === 'stopping' || this.#phase === 'stopped') return Promise.reject(new CapserveError('SHUTTING_DOWN'));
@@ -169,13 +170,10 @@ export class CapserveService {
         }),
       );
     }
-    const unknown = capabilities.registry.unknown(request.capabilities);
-    if (unknown.length > 0) {
-      return Promise.reject(
-        new CapserveError('UNKNOWN_CAPABILITY', `unknown capabilities: ${unknown.join(', ')}`, {
-          details: { unknown, valid: capabilities.registry.names() },
-        }),
-      );
+    try {
+      checkRequested(request.capabilities, capabilities.registry.names());
+    } catch (error) {
+      return Promise.reject(error);
     }
     const blocked = capabilities.registry.resolve(request.capabilities).filter((name) => capabilities.unavailable.has(name));
     if (blocked.length > 0) {

@@ -1,22 +1,24 @@
 import { freemem } from 'node:os';
 import { type FastifyBaseLogger } from 'fastify';
 import { type BatchReply } from '../batcher/types.js';
-import { readJobFacts } from '../jobs/media/job-facts.js';
-import { mediaCapabilities } from '../jobs/processors/job-processor.js';
-import { classifyTask } from '../jobs/routing/classify-task.js';
-import {
-  type JobEvent,
-  type JobQueue,
-  type JobRecord,
-  type Priority,
-  type QueueName,
-  type TaskClassification,
-  type WorkerInfo,
-} from '../jobs/types.js';
+import { readJobFacts } from './media/job-facts.js';
+import { planJob } from './planning/plan-job.js';
+import { type Registry } from 'prom-client';
+import { checkRequested } from '../capabilities/check-requested.js';
 import { CapserveError } from '../core/errors.js';
 import { type JobMetrics, registerJobMetrics } from './job-metrics.js';
-import { checkNoDuplicateCapabilities } from './routes/classify-route.js';
-import { type CapserveService } from './service.js';
+import {
+  isMediaCapability,
+  type JobEvent,
+  type JobPlan,
+  type JobQueue,
+  type JobRecord,
+  mediaCapabilities,
+  type Priority,
+  type QueueName,
+  type TextService,
+  type WorkerInfo,
+} from './types.js';
 
 /** A `/process` job as it arrives: text, or one uploaded file, with what to do with it. */
 export interface ProcessInput {
@@ -29,11 +31,13 @@ export interface ProcessInput {
 }
 
 export type ProcessOutcome =
-  | { readonly kind: 'inline'; readonly classification: TaskClassification; readonly reply: BatchReply }
-  | { readonly kind: 'queued'; readonly classification: TaskClassification; readonly job: JobRecord };
+  | { readonly kind: 'inline'; readonly plan: JobPlan; readonly reply: BatchReply }
+  | { readonly kind: 'queued'; readonly plan: JobPlan; readonly job: JobRecord };
 
 export interface ProcessFrontEndOptions {
-  readonly service: CapserveService;
+  readonly service: TextService;
+  /** Where the job metrics are registered (the service's registry, so /metrics has them). */
+  readonly metricsRegistry: Registry;
   readonly queues: ReadonlyMap<QueueName, JobQueue>;
   /** Workers other than this process's own (remote BullMQ workers), for routing. */
   readonly remoteWorkers: () => Promise<readonly WorkerInfo[]>;
@@ -46,7 +50,7 @@ export interface ProcessFrontEndOptions {
 }
 
 /**
- * The task classifier front-end: reads the facts of a job from its content, classifies and
+ * The `/process` front-end: reads the facts of a job from its content, plans and
  * routes it, then runs small text inline through the batcher or puts the job on a CPU queue.
  */
 export class ProcessFrontEnd {
@@ -55,7 +59,7 @@ export class ProcessFrontEnd {
 
   constructor(options: ProcessFrontEndOptions) {
     this.#options = options;
-    this.#metrics = registerJobMetrics(options.service.metrics.registry, options.queues);
+    this.#metrics = registerJobMetrics(options.metricsRegistry, options.queues);
   }
 
   async submit(input: ProcessInput, signal?: AbortSignal): Promise<ProcessOutcome> {
@@ -73,20 +77,20 @@ export class ProcessFrontEnd {
       options: { ...input.options },
     });
     const workers = [this.#batcherWorker(), ...this.#options.localWorkers(), ...(await this.#options.remoteWorkers())];
-    const classification = classifyTask(facts, {
+    const plan = planJob(facts, {
       gpuAvailable: this.#options.gpuAvailable,
       workers,
       limits: { maxInlineTokens: this.#options.maxInlineTokens },
     });
-    logger.info({ facts: { ...facts, options: undefined }, classification }, 'job classified');
-    this.#metrics.routed(classification.routing.queue);
+    logger.info({ facts: { ...facts, options: undefined }, plan }, 'job planned');
+    this.#metrics.routed(plan.routing.route);
 
-    const media = input.capabilities.filter((name) => (mediaCapabilities as readonly string[]).includes(name));
-    if (classification.routing.queue === 'gpu' && input.text !== undefined && media.length === 0) {
-      const reply = await service.classify({ texts: [input.text], capabilities: input.capabilities, priority: input.priority, ...(signal ? { signal } : {}) });
-      return { kind: 'inline', classification, reply };
+    const media = input.capabilities.filter(isMediaCapability);
+    if (plan.routing.route === 'inline' && input.text !== undefined && media.length === 0) {
+      const reply = await service.analyse({ texts: [input.text], capabilities: input.capabilities, priority: input.priority, ...(signal ? { signal } : {}) });
+      return { kind: 'inline', plan, reply };
     }
-    const queueName: QueueName = classification.routing.queue === 'gpu' ? 'cpu_standard' : classification.routing.queue;
+    const queueName: QueueName = plan.routing.route === 'inline' ? 'cpu_standard' : plan.routing.route;
     const queue = queues.get(queueName);
     if (queue === undefined) throw new CapserveError('INTERNAL_ERROR', `queue ${queueName} is not configured`);
     const job = await queue.add(
@@ -102,7 +106,7 @@ export class ProcessFrontEnd {
       { priority: input.priority, attempts: this.#options.jobAttempts },
     );
     logger.info({ jobId: job.id, queue: queueName }, 'job queued');
-    return { kind: 'queued', classification, job };
+    return { kind: 'queued', plan, job };
   }
 
   async get(id: string): Promise<JobRecord> {
@@ -132,15 +136,7 @@ export class ProcessFrontEnd {
 
   /** Capabilities are text capabilities of the registry or the media ones (ocr, document, metadata). */
   #checkCapabilities(names: readonly string[]): void {
-    const text = names.filter((name) => !(mediaCapabilities as readonly string[]).includes(name));
-    const known = this.#options.service.capabilityNames();
-    const unknown = text.filter((name) => !known.includes(name));
-    if (unknown.length > 0) {
-      throw new CapserveError('UNKNOWN_CAPABILITY', `unknown capabilities: ${unknown.join(', ')}`, {
-        details: { unknown, valid: [...known, ...mediaCapabilities].sort() },
-      });
-    }
-    checkNoDuplicateCapabilities(names);
+    checkRequested(names, [...this.#options.service.capabilityNames(), ...mediaCapabilities]);
   }
 
   /** The inline batcher as a routing candidate. */
@@ -148,7 +144,7 @@ export class ProcessFrontEnd {
     const { service } = this.#options;
     return {
       id: 'batcher',
-      queue: 'gpu',
+      queue: 'inline',
       device: this.#options.gpuAvailable ? 'cuda' : 'cpu',
       capabilities: ['text', ...service.capabilityNames()],
       freeMemoryMb: Math.round(freemem() / 2 ** 20),

@@ -1,4 +1,4 @@
-import { type Complexity, type JobFacts, type ResourceClass, type Route, type TaskClassification, type WorkerInfo } from '../types.js';
+import { type Complexity, mediaCapabilities, type JobFacts, type ResourceClass, type Route, type JobPlan, type WorkerInfo } from '../types.js';
 
 /**
  * Every routing rule lives in this module: size thresholds, cost and memory estimates,
@@ -6,7 +6,7 @@ import { type Complexity, type JobFacts, type ResourceClass, type Route, type Ta
  * magnitude for scheduling and for the response, not promises.
  */
 
-export interface ClassifyEnvironment {
+export interface PlanningContext {
   readonly gpuAvailable: boolean;
   readonly workers: readonly WorkerInfo[];
   readonly limits: { readonly maxInlineTokens: number };
@@ -82,10 +82,11 @@ export const NO_WORKER_ON_QUEUE_CONFIDENCE = 0.5;
 export const NO_WORKER_ANYWHERE_CONFIDENCE = 0.3;
 
 /** Capabilities that are steps of a media pipeline rather than model work on text. */
-const pipelineSteps = new Set(['ocr', 'document', 'metadata', 'transcribe']);
+// `transcribe` is planned for (its cost is known) though no speech-to-text model is installed yet.
+const pipelineSteps = new Set<string>([...mediaCapabilities, 'transcribe']);
 const levels: readonly Complexity[] = ['low', 'medium', 'high', 'very_high'];
 const classOrder: readonly ResourceClass[] = ['cpu_light', 'cpu_intensive', 'gpu_preferred', 'gpu_required', 'memory_intensive', 'disk_intensive'];
-const routeOrder: readonly Route[] = ['gpu', 'cpu_standard', 'gpu_fallback'];
+const routeOrder: readonly Route[] = ['inline', 'cpu_standard', 'gpu_fallback'];
 
 /** What a worker must offer to take a job. */
 export interface WorkerNeed {
@@ -120,7 +121,7 @@ export function scoreWorker(worker: WorkerInfo, need: WorkerNeed): WorkerScore {
 }
 
 /**
- * Classifies a job and picks its route and worker; pure and deterministic.
+ * Plans a job: its complexity, resources, route and worker; pure and deterministic.
  *
  * Route: small text (kind text, tokens ≤ maxInlineTokens) runs inline through the batcher
  * (`gpu`). GPU work that is not inline goes to `gpu_fallback` when there is no GPU, no GPU
@@ -129,7 +130,7 @@ export function scoreWorker(worker: WorkerInfo, need: WorkerNeed): WorkerScore {
  * on the route (worker null), unless no worker on any route could take it, when it waits on
  * `cpu_standard`.
  */
-export function classifyTask(facts: JobFacts, env: ClassifyEnvironment): TaskClassification {
+export function planJob(facts: JobFacts, env: PlanningContext): JobPlan {
   const size = sizeOf(facts, env.limits.maxInlineTokens);
   const memoryMb = estimateMemoryMb(facts, size);
   const classes = resourceClasses(facts, size, memoryMb);
@@ -138,9 +139,9 @@ export function classifyTask(facts: JobFacts, env: ClassifyEnvironment): TaskCla
 
   const inline = facts.kind === 'text' && size.tokens <= env.limits.maxInlineTokens;
   const gpuProblem = gpuUnavailable(env);
-  let queue: Route = inline ? 'gpu' : gpu !== 'none' && gpuProblem !== undefined ? 'gpu_fallback' : 'cpu_standard';
+  let queue: Route = inline ? 'inline' : gpu !== 'none' && gpuProblem !== undefined ? 'gpu_fallback' : 'cpu_standard';
   let fallback = queue === 'gpu_fallback' ? `${gpuProblem}: ${gpu === 'required' ? 'gpu_required' : 'gpu_preferred'} job sent to gpu_fallback` : undefined;
-  const why = queue === 'gpu' ? 'inline through the batcher' : queue === 'gpu_fallback' ? `gpu_fallback queue (${gpuProblem})` : 'cpu_standard queue';
+  const why = queue === 'inline' ? 'inline through the batcher' : queue === 'gpu_fallback' ? `gpu_fallback queue (${gpuProblem})` : 'cpu_standard queue';
 
   const scored = env.workers.map((worker) => ({ worker, result: scoreWorker(worker, need) }));
   const eligible = scored
@@ -171,7 +172,7 @@ export function classifyTask(facts: JobFacts, env: ClassifyEnvironment): TaskCla
     complexity: { level: size.level, estimatedMs: Math.round(estimateMs(facts, size)) },
     resources: { classes, estimatedMemoryMb: memoryMb },
     routing: {
-      queue,
+      route: queue,
       worker: best?.worker ?? null,
       alternatives: eligible.filter((candidate) => candidate !== best),
       confidence: round3(margin * size.certainty * workerFactor),
@@ -333,9 +334,9 @@ function neededCapabilities(facts: JobFacts): string[] {
 }
 
 /** Why GPU work cannot go to the GPU now, or undefined when it can. */
-function gpuUnavailable(env: ClassifyEnvironment): string | undefined {
+function gpuUnavailable(env: PlanningContext): string | undefined {
   if (!env.gpuAvailable) return 'no GPU';
-  const gpuWorkers = env.workers.filter((worker) => worker.queue === 'gpu');
+  const gpuWorkers = env.workers.filter((worker) => worker.queue === 'inline');
   if (gpuWorkers.length === 0) return 'no GPU worker';
   const load = Math.min(...gpuWorkers.map((worker) => worker.load));
   return load >= GPU_SATURATED_LOAD ? `GPU saturated (load ${round3(load)})` : undefined;

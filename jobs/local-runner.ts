@@ -1,0 +1,97 @@
+import { freemem } from 'node:os';
+import { settlesWithin } from '../core/time.js';
+import { loadPaddleOcr, type OcrEngine } from '../models/ocr/paddle-ocr.js';
+import { createJobProcessor } from './processors/job-processor.js';
+import { type BullmqWorkerHandle, startBullmqWorker } from './queue/bullmq-worker.js';
+import { type JobProcessor, type JobsSettings, mediaCapabilities, mediaKinds, type QueueName, queueNames, type TextService, type WorkerInfo } from './types.js';
+import { type WorkerRegistry } from './workers/worker-registry.js';
+
+/** Runs queued jobs in this process: one processor, with the live load each queue reports for routing. */
+export class LocalJobRunner {
+  readonly #service: TextService;
+  readonly #config: JobsSettings;
+  readonly #running = new Map<QueueName, number>();
+  #ocr: Promise<OcrEngine> | undefined;
+  readonly processor: JobProcessor;
+
+  constructor(service: TextService, config: JobsSettings) {
+    this.#service = service;
+    this.#config = config;
+    this.processor = createJobProcessor({
+      analyse: (texts, capabilities, signal) => service.analyse({ texts, capabilities, signal }),
+      // OCR loads on the first image job (about 0.3 s) and stays resident after it.
+      ocr: () => {
+        this.#ocr ??= loadPaddleOcr().catch((error: unknown) => {
+          this.#ocr = undefined;
+          throw error;
+        });
+        return this.#ocr;
+      },
+      // About four characters per token; a chunk is what /process would still take inline.
+      chunkChars: config.maxInlineTokens * 4,
+      groupSize: Math.min(config.maxBatchTexts, config.maxTextsPerRequest),
+    });
+  }
+
+  /** The processor for one queue, counting its running jobs. */
+  processorFor(queue: QueueName): JobProcessor {
+    return async (payload, context) => {
+      this.#running.set(queue, (this.#running.get(queue) ?? 0) + 1);
+      try {
+        return await this.processor(payload, context);
+      } finally {
+        this.#running.set(queue, (this.#running.get(queue) ?? 1) - 1);
+      }
+    };
+  }
+
+  /** This process as a worker of each queue, for routing and for the Redis worker registry. */
+  workers(): WorkerInfo[] {
+    const capabilities = [...mediaKinds.filter((kind) => kind !== 'other'), ...this.#service.capabilityNames(), ...mediaCapabilities];
+    const freeMemoryMb = Math.round(freemem() / 2 ** 20);
+    return queueNames.map((queue) => ({
+      id: `${this.#config.workerId}:${queue}`,
+      queue,
+      device: this.#config.device === 'cuda' ? 'cuda' : 'cpu',
+      capabilities,
+      freeMemoryMb,
+      load: (this.#running.get(queue) ?? 0) / this.#config.queueConcurrency,
+    }));
+  }
+
+  async close(): Promise<void> {
+    const ocr = await this.#ocr?.catch(() => undefined);
+    await ocr?.close();
+  }
+}
+
+export interface LocalWorkers {
+  /** Withdraws from the registry, then waits up to `graceMs` for running jobs; jobs still running stall back to the queue. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** BullMQ consumers for every queue in this process, announced in the worker registry. */
+export function startLocalWorkers(
+  runner: LocalJobRunner,
+  registry: WorkerRegistry,
+  options: { readonly redisUrl: string; readonly concurrency: number; readonly workerId: string; readonly onError: (error: unknown) => void },
+): LocalWorkers {
+  const handles: BullmqWorkerHandle[] = queueNames.map((name) =>
+    startBullmqWorker(name, runner.processorFor(name), {
+      redisUrl: options.redisUrl,
+      concurrency: options.concurrency,
+      workerName: options.workerId,
+      onError: options.onError,
+    }),
+  );
+  const stopBeats = queueNames.map((queue) =>
+    registry.heartbeat(() => runner.workers().find((worker) => worker.queue === queue) as WorkerInfo),
+  );
+  return {
+    async close(graceMs) {
+      await Promise.all(stopBeats.map((stop) => stop()));
+      const closing = Promise.all(handles.map((handle) => handle.close()));
+      if (!(await settlesWithin(closing, graceMs))) options.onError(new Error(`workers still busy after ${graceMs} ms; their jobs return to the queue when their locks expire`));
+    },
+  };
+}
