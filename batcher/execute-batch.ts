@@ -1,5 +1,5 @@
 import { type CapabilityRegistry } from '../capabilities/registry.js';
-import { messageOf } from '../core/errors.js';
+import { CapserveError, messageOf } from '../core/errors.js';
 import { type QueuedRequest } from './queued-request.js';
 import { type Claim, type ResultStore } from './result-store.js';
 import { type BatchObserver, type CapabilityFailure } from './types.js';
@@ -47,12 +47,6 @@ export async function executeBatch(
   );
   observer.batchStarted?.({ id: batchId, requests: entries.length, texts: textIds.flat().length, uniqueTexts: texts.length });
 
-  // Capabilities see an aborted signal once every request of the batch has been cancelled.
-  const controller = new AbortController();
-  const abortIfAbandoned = (): void => {
-    if (entries.every((entry) => entry.settled)) controller.abort();
-  };
-  for (const entry of entries) entry.request.signal?.addEventListener('abort', abortIfAbandoned);
   const outcomes = new Map<string, Promise<Outcome>>();
   let executions = 0;
 
@@ -118,12 +112,14 @@ export async function executeBatch(
       if (outcome?.ok === true) dependencies.set(dependency, ids.map((id) => outcome.results.get(id)));
     }
     executions += 1;
+    const wanted = new Set(ids);
+    const execution = executionSignal(entries.filter((entry, k) => entry.closure.has(name) && (textIds[k] ?? []).some((id) => wanted.has(id))));
     let outcome: Outcome;
     try {
       const results = await withTimeLimit(
         registry.get(name).run(
           ids.map((id) => texts[id] ?? ''),
-          { dependencies, signal: controller.signal },
+          { dependencies, signal: execution.signal },
         ),
         deps,
       );
@@ -136,10 +132,14 @@ export async function executeBatch(
               message: `capability "${name}" returned ${Array.isArray(results) ? results.length : typeof results} results for ${ids.length} texts`,
             };
     } catch (error) {
+      // A run past its time limit is abandoned: what it still has queued in a model need not run.
+      if (error === timedOut) execution.abort(new CapserveError('CAPABILITY_TIMEOUT', `capability "${name}" did not finish within ${deps.capabilityTimeoutMs} ms`));
       outcome =
         error === timedOut
           ? { ok: false, code: 'CAPABILITY_TIMEOUT', message: `capability "${name}" did not finish within ${deps.capabilityTimeoutMs} ms` }
           : { ok: false, code: 'CAPABILITY_FAILED', message: `capability "${name}" failed: ${messageOf(error)}` };
+    } finally {
+      execution.release();
     }
     claims.forEach((claim, i) => {
       if (outcome.ok) claim?.resolve(outcome.results.get(ids[i] ?? -1));
@@ -187,12 +187,36 @@ export async function executeBatch(
       entry.resolve({ results, failures, batch: { id: batchId, texts: texts.length, requests: entries.length, waitedMs } });
     }),
   );
-  for (const entry of entries) entry.request.signal?.removeEventListener('abort', abortIfAbandoned);
   const naiveExecutions = entries.reduce((sum, entry) => sum + entry.closure.size, 0);
   observer.batchFinished?.({ id: batchId, executions, capabilities: plan.length, naiveExecutions, durationMs: time.now() - startedAt });
 }
 
 const timedOut = Symbol('timed out');
+
+/**
+ * The signal of one capability execution, given the requests whose texts it computes. One
+ * execution is one model call over the union of their texts, so it is stopped only when it
+ * serves no one: the signal aborts once every one of those requests has settled (cancelled, or
+ * past its deadline), and the model call, if still queued, is dropped. While any of them waits
+ * the execution runs for all. Another batch that borrowed this execution's results in flight
+ * then sees it fail and computes those texts itself.
+ */
+function executionSignal(serving: readonly QueuedRequest[]): { readonly signal: AbortSignal; abort(reason: unknown): void; release(): void } {
+  const controller = new AbortController();
+  // A request's own abort listener (QueuedRequest.watchAbort) was added first, so it has settled by the time this runs.
+  const abortIfAbandoned = (): void => {
+    if (serving.every((entry) => entry.settled)) controller.abort(new CapserveError('REQUEST_CANCELLED', 'every request that needed this execution was cancelled'));
+  };
+  for (const entry of serving) entry.request.signal?.addEventListener('abort', abortIfAbandoned);
+  abortIfAbandoned();
+  return {
+    signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
+    release: () => {
+      for (const entry of serving) entry.request.signal?.removeEventListener('abort', abortIfAbandoned);
+    },
+  };
+}
 
 /** The run's results, or the `timedOut` symbol thrown when the time limit passes first (the run is then abandoned). */
 function withTimeLimit<T>(run: Promise<T>, deps: ExecuteBatchDeps): Promise<T> {

@@ -5,7 +5,11 @@ export type DependencyResults = ReadonlyMap<string, readonly unknown[]>;
 export interface CapabilityContext {
   /** `dependencies.get(name)[i]` is dependency `name`'s result for `texts[i]`. */
   readonly dependencies: DependencyResults;
-  /** Aborted when no request still waits for this execution. */
+  /**
+   * Aborted when no request still waits for this execution (each one it serves was cancelled or
+   * passed its deadline), or when it passes its time limit. Model capabilities hand it to the pool,
+   * which then drops the execution's model call if it is still queued.
+   */
   readonly signal: AbortSignal;
 }
 

@@ -1,11 +1,16 @@
 import PQueue from 'p-queue';
-import { type ModelBackend } from './types.js';
+import { asCapserveError } from '../core/errors.js';
+import { type ModelBackend, type RunOptions } from './types.js';
 
 interface Call {
   readonly texts: readonly string[];
+  readonly signal: AbortSignal | undefined;
   readonly resolve: (outputs: Float32Array[]) => void;
   readonly reject: (error: unknown) => void;
+  /** Dispatched in a group, or withdrawn: either way its own turn has nothing left to do. */
   taken: boolean;
+  /** Stops watching the signal once the call has left the queue. */
+  detach: () => void;
 }
 
 export interface InstanceStats {
@@ -21,6 +26,11 @@ export interface InstanceStats {
  * that reach a busy model (several batches in flight, a bounded window that closed early) still
  * run as one large call. A merged call that fails is retried call by call, so one request's bad
  * input never fails another's.
+ *
+ * Cancellation reaches the queue, not the model: a call whose signal aborts while it waits is
+ * withdrawn, so the merged call that follows carries only the texts of calls still live. Once a
+ * call is dispatched it runs to the end; its signal no longer matters (the backend gets none, as
+ * a merged call serves several callers and no one caller may stop it).
  */
 export class InstanceRunner {
   #backend: ModelBackend;
@@ -60,13 +70,34 @@ export class InstanceRunner {
     return { calls: this.#calls, texts: this.#texts };
   }
 
-  run(texts: readonly string[]): Promise<Float32Array[]> {
+  /**
+   * Runs texts on the instance, merged with calls that queue up meanwhile. A call whose
+   * `signal` aborts before it is dispatched leaves the queue and rejects with the abort reason
+   * (REQUEST_CANCELLED unless it is already a coded error). A call already running in the model
+   * is not interrupted: it runs to the end and resolves as usual.
+   */
+  run(texts: readonly string[], options: RunOptions = {}): Promise<Float32Array[]> {
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(asCapserveError(signal.reason, 'REQUEST_CANCELLED'));
     return new Promise<Float32Array[]>((resolve, reject) => {
-      const call: Call = { texts, resolve, reject, taken: false };
+      const call: Call = { texts, signal, resolve, reject, taken: false, detach: () => {} };
+      if (signal !== undefined) {
+        const withdraw = (): void => this.#withdraw(call);
+        signal.addEventListener('abort', withdraw, { once: true });
+        call.detach = () => signal.removeEventListener('abort', withdraw);
+      }
       this.#waiting.push(call);
       // Each call has its turn; a call another turn already took makes its own turn a no-op.
       void this.#queue.add(() => this.#turn(call));
     });
+  }
+
+  /** Takes an aborted call out of the queue before any turn dispatches it. */
+  #withdraw(call: Call): void {
+    if (call.taken) return;
+    call.taken = true;
+    this.#waiting.splice(this.#waiting.indexOf(call), 1);
+    call.reject(asCapserveError(call.signal?.reason, 'REQUEST_CANCELLED'));
   }
 
   onIdle(): Promise<void> {
@@ -83,7 +114,10 @@ export class InstanceRunner {
       group.push(call);
       size += call.texts.length;
     }
-    for (const call of group) this.#waiting.splice(this.#waiting.indexOf(call), 1);
+    for (const call of group) {
+      this.#waiting.splice(this.#waiting.indexOf(call), 1);
+      call.detach();
+    }
     this.#active = group.length;
     try {
       const outputs = await this.#call(group.flatMap((call) => call.texts));
@@ -98,6 +132,11 @@ export class InstanceRunner {
         return;
       }
       for (const call of group) {
+        // The retries run one after another: a caller that gave up meanwhile is not retried.
+        if (call.signal?.aborted === true) {
+          call.reject(asCapserveError(call.signal.reason, 'REQUEST_CANCELLED'));
+          continue;
+        }
         try {
           call.resolve(await this.#call(call.texts));
         } catch (single) {

@@ -4,7 +4,7 @@ import { InstanceRunner } from './instance-runner.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
-import { type BackendKind, type BackendLoader, type LoadOptions, type ModelInfo, type ModelSpec } from './types.js';
+import { type BackendKind, type BackendLoader, type LoadOptions, type ModelInfo, type ModelSpec, type RunOptions } from './types.js';
 
 /** `reloading`: an instance crashed (its worker thread died) and is being loaded again. */
 export type ModelState = 'pending' | 'loading' | 'ready' | 'reloading' | 'failed';
@@ -164,8 +164,12 @@ export class ModelPool {
     return (this.#entries.get(name)?.instances ?? []).reduce((sum, i) => sum + i.depth, 0);
   }
 
-  /** Runs texts through the least busy instance of a loaded model. */
-  async run(name: string, texts: readonly string[]): Promise<Float32Array[]> {
+  /**
+   * Runs texts through the least busy instance of a loaded model. `options.signal` withdraws the
+   * call while it is queued behind other calls to that instance (it then rejects with
+   * REQUEST_CANCELLED, or the signal's coded reason); a call the model is already computing runs to the end.
+   */
+  async run(name: string, texts: readonly string[], options: RunOptions = {}): Promise<Float32Array[]> {
     const entry = this.#entries.get(name);
     // A crash shows as a dead instance: reload it, and serve from the live ones meanwhile.
     for (const instance of entry?.instances ?? []) if (!instance.alive && entry !== undefined) this.#recover(entry, instance);
@@ -179,7 +183,7 @@ export class ModelPool {
       if (instance.depth < chosen.depth) chosen = instance;
     }
     try {
-      return await chosen.run(texts);
+      return await chosen.run(texts, options);
     } catch (error) {
       if (!chosen.alive) this.#recover(entry, chosen);
       throw error;

@@ -73,14 +73,29 @@ export interface ModelInfo {
   readonly dimensions: number;
 }
 
+/** Options of one model call (`ModelPool.run`, `ModelBackend.run`). */
+export interface RunOptions {
+  /**
+   * Withdraws the call while it still waits its turn: it then rejects with the signal's reason
+   * (REQUEST_CANCELLED unless the reason is already a coded error). A call the model is already
+   * computing is never interrupted; it runs to the end.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /**
  * The seam between the processor pool and a runtime. A backend is loaded once and
  * stays resident; the pool serialises calls into one instance.
  */
 export interface ModelBackend {
   readonly info: ModelInfo;
-  /** One output per input text, in input order: a sentence vector (embedding) or logits (classification). */
-  run(texts: readonly string[]): Promise<Float32Array[]>;
+  /**
+   * One output per input text, in input order: a sentence vector (embedding) or logits (classification).
+   * In-process backends start computing at once and may ignore `options.signal` (the instance runner
+   * never hands them a withdrawn call); a backend that hands work on (the worker backend) rejects a
+   * call whose signal has aborted instead of handing it on.
+   */
+  run(texts: readonly string[], options?: RunOptions): Promise<Float32Array[]>;
   /** Releases the session and its memory. */
   close(): Promise<void>;
   /** Real vs padded tokens over this instance's calls, for backends that pad. */

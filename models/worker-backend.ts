@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { CapserveError } from '../core/errors.js';
+import { asCapserveError, CapserveError } from '../core/errors.js';
 import { type PaddingStats } from './length-buckets.js';
-import { type BackendKind, type BackendLoader, type ModelBackend, type ModelInfo } from './types.js';
+import { type BackendKind, type BackendLoader, type ModelBackend, type ModelInfo, type RunOptions } from './types.js';
 import { type FromWorker, type ToWorker } from './worker-protocol.js';
 
 const fromSource = import.meta.url.endsWith('.ts');
@@ -67,8 +67,14 @@ class WorkerBackend implements ModelBackend {
     worker.on('exit', (code) => die(new Error(`model "${info.name}": worker thread exited (${code})`)));
   }
 
-  run(texts: readonly string[]): Promise<Float32Array[]> {
+  /**
+   * A signal cannot cross into the worker thread, so it is honoured here: a call whose signal has
+   * aborted is rejected without being posted. A posted call runs to the end in the worker.
+   */
+  run(texts: readonly string[], options: RunOptions = {}): Promise<Float32Array[]> {
     if (this.#dead !== undefined) return Promise.reject(this.#dead);
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(asCapserveError(signal.reason, 'REQUEST_CANCELLED'));
     if (texts.length === 0) return Promise.resolve([]);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {

@@ -6,14 +6,17 @@ import { type BuildDeps, type LabelScores } from './build-deps.js';
 type EmbeddingSpec = Extract<CapabilitySpec, { kind: 'embedding' }>;
 type ClassifierSpec = Extract<CapabilitySpec, { kind: 'classifier' }>;
 
-/** A model's sentence vector, as a plain array. */
+/**
+ * A model's sentence vector, as a plain array. The context's signal goes to the pool, so an
+ * execution no request waits for any more leaves the model's queue instead of computing.
+ */
 export function embeddingCapability(spec: EmbeddingSpec, deps: BuildDeps): Capability<number[]> {
   return {
     name: spec.name,
     dependsOn: spec.dependsOn,
     model: spec.model,
-    async run(texts) {
-      const vectors = await deps.pool.run(spec.model, texts);
+    async run(texts, context) {
+      const vectors = await deps.pool.run(spec.model, texts, { signal: context.signal });
       return vectors.map((vector) => Array.from(vector));
     },
   };
@@ -25,8 +28,8 @@ export function classifierCapability(spec: ClassifierSpec, deps: BuildDeps): Cap
     name: spec.name,
     dependsOn: spec.dependsOn,
     model: spec.model,
-    async run(texts) {
-      const logits = await deps.pool.run(spec.model, texts);
+    async run(texts, context) {
+      const logits = await deps.pool.run(spec.model, texts, { signal: context.signal });
       const info = deps.pool.info(spec.model);
       return logits.map((row) => {
         const labels = info?.labels ?? Array.from(row, (_, i) => `LABEL_${i}`);
