@@ -1,28 +1,8 @@
 import t from 'tap';
 import { CapserveError } from '../../core/errors.js';
 import { InstanceRunner } from '../../models/instance-runner.js';
-import { type ModelBackend } from '../../models/types.js';
+import { heldBackend, settle } from '../helpers/held-backend.js';
 
-/** A backend whose calls wait for the test, recording the texts of each; "bad" texts make a call throw. */
-function heldBackend() {
-  const calls: { texts: string[]; release: () => void }[] = [];
-  const backend: ModelBackend = {
-    info: { name: 'held', backend: 'onnx', task: 'embedding', device: 'cpu', source: '-', dimensions: 1 },
-    run: (texts) =>
-      new Promise((resolve, reject) => {
-        calls.push({
-          texts: [...texts],
-          release: () => (texts.includes('bad') ? reject(new Error('bad input')) : resolve(texts.map((text) => Float32Array.of(text.length)))),
-        });
-      }),
-    close: async () => {},
-  };
-  return { backend, calls };
-}
-
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 10; i += 1) await Promise.resolve();
-};
 
 const firsts = (outputs: Float32Array[]): number[] => outputs.map((v) => v[0] ?? NaN);
 
