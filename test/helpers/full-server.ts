@@ -1,15 +1,18 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { type LevelWithSilent } from 'pino';
 import { type Test } from 'tap';
 import { loadConfig } from '../../server/config.js';
 import { createServer, type Server } from '../../server/create-server.js';
 import { untilFinished } from './job-http.js';
+import { LogRecorder } from './log-records.js';
 
 export interface FullServer {
   readonly server: Server;
   readonly url: string;
+  /** What the server logged, parsed (empty unless started with a `logLevel`). */
+  readonly logs: LogRecorder;
   request(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; text: string }>;
   /** Stops the server now (the teardown then does nothing). */
   stop(): Promise<void>;
@@ -33,9 +36,17 @@ export async function writeCapabilities(dir: string, capabilities: unknown[] = [
  * The whole server as `npm start` wires it (store, repository, model jobs, review queue,
  * queues), from environment variables, listening on loopback and started; stopped at teardown.
  */
-export async function startFullServer(t: Test, env: Record<string, string>): Promise<FullServer> {
+export async function startFullServer(
+  t: Test,
+  env: Record<string, string>,
+  options: {
+    /** Logs at this level into `logs`. @default 'silent' */
+    logLevel?: LevelWithSilent;
+  } = {},
+): Promise<FullServer> {
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', MODEL_THREADS: 'main', ...env });
-  const server = await createServer(config, pino({ level: 'silent' }));
+  const logs = new LogRecorder(options.logLevel ?? 'silent');
+  const server = await createServer(config, logs.logger);
   await server.app.listen({ host: '127.0.0.1', port: 0 });
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopped ??= server.stop(1000));
@@ -47,6 +58,7 @@ export async function startFullServer(t: Test, env: Record<string, string>): Pro
     server,
     url,
     stop,
+    logs,
     async request(method, route, body, headers = {}) {
       const init: RequestInit = { method, headers: { ...headers } };
       if (body !== undefined) {

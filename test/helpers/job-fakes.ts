@@ -1,4 +1,5 @@
 import { type JobEvent, type JobPayload, type JobProcessor, type JobQueue, type JobRecord } from '../../jobs/types.js';
+import { until } from './until.js';
 
 export function textJob(text: string): JobPayload {
   return { kind: 'text', mediaType: 'text/plain', capabilities: ['classification'], options: {}, text };
@@ -67,13 +68,15 @@ export async function waitForRecord(
   check: (record: JobRecord | undefined) => boolean,
   timeoutMs = 10_000,
 ): Promise<JobRecord | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const record = await queue.get(id);
-    if (check(record)) return record;
-    if (Date.now() > deadline) throw new Error(`job ${id} did not reach the expected state: ${JSON.stringify(record)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let last: JobRecord | undefined;
+  const reached = await until(
+    async () => {
+      last = await queue.get(id);
+      return check(last) ? { record: last } : undefined;
+    },
+    { what: () => `job ${id} to reach the expected state (last: ${JSON.stringify(last)})`, timeoutMs, intervalMs: 20 },
+  );
+  return reached.record;
 }
 
 export function codedError(code: string, message = code, extra: Record<string, unknown> = {}): Error {

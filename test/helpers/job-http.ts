@@ -1,5 +1,6 @@
 import { type Capability } from '../../capabilities/types.js';
 import { type TestServer } from './test-server.js';
+import { until } from './until.js';
 
 /** About 560 estimated tokens of text: over the test servers' MAX_INLINE_TOKENS of 64, so it is queued. */
 export const longText = Array.from({ length: 80 }, (_, i) => `Sentence number ${i} is here.`).join(' ');
@@ -11,14 +12,16 @@ export async function finishedJob(server: TestServer, id: string, timeoutMs = 30
 
 /** Reads a job with `read` until its `status` is completed, failed or cancelled; throws on a non-200 or at `timeoutMs`. */
 export async function untilFinished(read: () => Promise<{ status: number; body: any }>, route: string, timeoutMs: number): Promise<Record<string, any>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { status, body } = await read();
-    if (status !== 200) throw new Error(`GET ${route} answered ${status}: ${JSON.stringify(body)}`);
-    if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
-    if (Date.now() > deadline) throw new Error(`${route} still ${body.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let last: unknown;
+  return until(
+    async () => {
+      const { status, body } = await read();
+      if (status !== 200) throw new Error(`GET ${route} answered ${status}: ${JSON.stringify(body)}`);
+      last = body.status;
+      return ['completed', 'failed', 'cancelled'].includes(body.status) ? (body as Record<string, any>) : undefined;
+    },
+    { what: () => `${route} to finish (still ${String(last)})`, timeoutMs, intervalMs: 20 },
+  );
 }
 
 /** A capability whose runs wait until `release()`: keeps a queue's only slot busy. */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { type Test } from 'tap';
 import { freePort } from '../../scripts/free-port.js';
+import { until } from './until.js';
 
 export const REDIS_SERVER_BIN = '/usr/bin/redis-server';
 
@@ -49,13 +50,13 @@ export async function startRedis(t: Test): Promise<RedisServer | undefined> {
 
 
 async function waitForPing(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
-    if (await ping(port)) return;
-    if (Date.now() > deadline) throw new Error('no PONG');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await until(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
+      return ping(port);
+    },
+    { what: 'a PONG', timeoutMs, intervalMs: 25 },
+  );
 }
 
 function ping(port: number): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import { type LevelWithSilent } from 'pino';
 import { type Test } from 'tap';
 import { type BatcherOptions } from '../../batcher/types.js';
 import { type BuiltCapabilities } from '../../capabilities/build.js';
@@ -11,8 +11,10 @@ import { ModelRepository } from '../../models/repository/model-repository.js';
 import { ApiKeys } from '../../server/api-keys.js';
 import { buildApp } from '../../server/app.js';
 import { type ServerConfig } from '../../server/config.js';
-import { createJobs, type Jobs, type JobsConfig } from '../../server/create-jobs.js';
-import { CapserveService } from '../../server/service.js';
+import { createJobs, type Jobs } from '../../jobs/create-jobs.js';
+import { type JobsSettings } from '../../jobs/types.js';
+import { CapserveService } from '../../engine/service.js';
+import { LogRecorder } from './log-records.js';
 
 export interface TestServer {
   readonly app: FastifyInstance;
@@ -21,6 +23,8 @@ export interface TestServer {
   readonly url: string;
   /** The /process front-end and its queues, when started with `jobs`. */
   readonly jobs: Jobs | undefined;
+  /** What the server logged, parsed (empty unless started with a `logLevel`). */
+  readonly logs: LogRecorder;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   get(path: string): Promise<{ status: number; body: any; text: string; headers: Headers }>;
 }
@@ -34,7 +38,7 @@ const limits: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyL
 };
 
 /** In-process queues, one try per job, small inline limit: what the /process tests start with. */
-export const testJobsConfig: JobsConfig = {
+export const testJobsSettings: JobsSettings = {
   redisUrl: undefined,
   queueConcurrency: 1,
   queueLocalWorkers: true,
@@ -69,10 +73,13 @@ export async function startTestServer(
     repository?: string;
     requestTimeoutMs?: number;
     wsMaxMessagesPerSecond?: number;
-    jobs?: Partial<JobsConfig>;
+    jobs?: Partial<JobsSettings>;
+    /** Logs at this level into `logs`. @default 'silent' */
+    logLevel?: LevelWithSilent;
   } = {},
 ): Promise<TestServer> {
-  const logger = pino({ level: 'silent' });
+  const logs = new LogRecorder(options.logLevel ?? 'silent');
+  const logger = logs.logger;
   const built: BuiltCapabilities = {
     registry: new CapabilityRegistry().register(...capabilities),
     unavailable: options.unavailable ?? new Map(),
@@ -87,7 +94,7 @@ export async function startTestServer(
     loadFailure: 'fail',
     logger,
   });
-  const jobs = options.jobs === undefined ? undefined : createJobs(service, { ...testJobsConfig, ...options.jobs }, logger);
+  const jobs = options.jobs === undefined ? undefined : createJobs(service, service.metrics.registry, { ...testJobsSettings, ...options.jobs }, logger);
   const app = await buildApp({
     service,
     config: {
@@ -113,6 +120,7 @@ export async function startTestServer(
     service,
     url,
     jobs,
+    logs,
     async post(path, body, headers = { 'content-type': 'application/json' }) {
       const response = await fetch(url + path, {
         method: 'POST',

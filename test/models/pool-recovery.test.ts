@@ -3,6 +3,7 @@ import { ModelPool } from '../../models/pool.js';
 import { type BackendLoader, type ModelBackend, modelSpecSchema } from '../../models/types.js';
 import { loadInWorker } from '../../models/worker-backend.js';
 import { tinyBertDir } from '../helpers/tiny-bert.js';
+import { until } from '../helpers/until.js';
 
 t.test('an instance whose worker thread dies is reloaded; readiness is false meanwhile; later calls succeed', async (t) => {
   const created: ModelBackend[] = [];
@@ -26,10 +27,7 @@ t.test('an instance whose worker thread dies is reloaded; readiness is false mea
   t.ok(pool.reloading, 'the pool reports the reload');
   t.equal(pool.status()[0]?.state, 'reloading');
 
-  for (let i = 0; pool.reloading; i += 1) {
-    if (i > 600) throw new Error('never reloaded');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await until(() => !pool.reloading, { what: 'the crashed instance to be reloaded', timeoutMs: 30_000, intervalMs: 20 });
   t.equal(pool.status()[0]?.state, 'ready');
   t.equal(created.length, 2, 'loaded once more');
   const after = await pool.run('tiny', ['hello']);

@@ -4,6 +4,7 @@ import { finishedJob, longText } from '../helpers/job-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { startTestServer } from '../helpers/test-server.js';
+import { until } from '../helpers/until.js';
 
 
 
@@ -33,10 +34,7 @@ if (redis !== undefined) {
     // Wait for the worker's first heartbeat to be in Redis.
     const client = new Redis(redis.url);
     t.teardown(() => client.quit());
-    for (let i = 0; (await client.exists('capserve:workers:remote:gpu_fallback')) === 0; i += 1) {
-      if (i > 500) throw new Error('no heartbeat');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(async () => (await client.exists('capserve:workers:remote:gpu_fallback')) === 1, { what: 'the remote worker heartbeat' });
 
     const { status, body } = await front.post('/process', { text: longText, capabilities: ['classification'] });
     t.equal(status, 202);

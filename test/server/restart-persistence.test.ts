@@ -3,6 +3,7 @@ import t, { type Test } from 'tap';
 import { finishedModelJob, startFullServer, testDir, writeCapabilities } from '../helpers/full-server.js';
 import { labelledTexts } from '../../scripts/labelled-corpus.js';
 import { postgresSchema } from '../helpers/postgres.js';
+import { until } from '../helpers/until.js';
 
 /**
  * Everything a client created survives a restart: the trained model and its registered
@@ -25,12 +26,15 @@ async function restartKeepsEverything(t: Test, storeEnv: Record<string, string>)
   t.equal((await first.request('POST', '/reviewers', { id: 'ana', name: 'Ana', specialisations: ['ticket-topic'], capacity: 3 })).status, 201);
   const before = await first.request('POST', '/classify', { texts: ['where is my parcel, the courier is late'], capabilities: ['ticket-topic'] });
   t.equal(before.status, 200);
-  let reviews: any[] = [];
   // Review items are written after the reply, created then assigned: wait for the assignment.
-  for (let i = 0; i < 200 && reviews[0]?.status !== 'assigned'; i += 1) {
-    reviews = (await first.request('GET', '/reviews')).body.reviews;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  let reviews: any[] = [];
+  await until(
+    async () => {
+      reviews = (await first.request('GET', '/reviews')).body.reviews;
+      return reviews[0]?.status === 'assigned';
+    },
+    { what: () => `the review item to be assigned: ${JSON.stringify(reviews)}` },
+  );
   t.match(reviews, [{ capability: 'ticket-topic', status: 'assigned', assignee: 'ana' }], 'the low-confidence result went to review');
   const audit = (await first.request('GET', '/audit')).body.entries;
   const metrics = (await first.request('GET', '/metrics')).text;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { projectRoot as findProjectRoot } from '../../core/project-root.js';
 import { freePort } from '../../scripts/free-port.js';
+import { until } from '../helpers/until.js';
 
 const projectRoot = findProjectRoot();
 
@@ -28,17 +29,17 @@ t.test('SIGTERM: the request in flight is answered, then the process exits 0', a
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; !(await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)); i += 1) {
-    if (i > 300) throw new Error(`not ready: ${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await until(() => fetch(`${url}/health/ready`).then((r) => r.ok, () => false), { what: () => `the server to be ready: ${output}`, timeoutMs: 30_000, intervalMs: 50 });
 
   const inFlight = fetch(`${url}/classify`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ texts: ['take your time #slow'], capabilities: ['chaos'] }),
   });
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // SIGTERM once the text is running in the batcher, so the request is in flight, not yet to come.
+  await until(async () => /capserve_queue_depth_texts\{state="running"\} 1\b/.test(await (await fetch(`${url}/metrics`)).text()), {
+    what: 'the request to be running',
+  });
   child.kill('SIGTERM');
   const response = await inFlight;
   t.equal(response.status, 200, 'accepted before SIGTERM, answered after it');

@@ -7,7 +7,9 @@ import t, { type Test } from 'tap';
 import { projectRoot as findProjectRoot } from '../../core/project-root.js';
 
 const projectRoot = findProjectRoot();
+import { untilFinished } from '../helpers/job-http.js';
 import { startRedis } from '../helpers/redis-server.js';
+import { until } from '../helpers/until.js';
 import { freePort } from '../../scripts/free-port.js';
 
 /**
@@ -43,16 +45,6 @@ function run(t: Test, script: string, env: Record<string, string>): Child {
   return record;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 
 t.test('the worker refuses to start without REDIS_URL', async (t) => {
   const env = { ...process.env };
@@ -79,12 +71,13 @@ if (redis !== undefined) {
     const worker = run(t, 'worker.ts', { ...common, WORKER_ID: 'far-worker' });
     const url = `http://127.0.0.1:${port}`;
 
-    await until('the server to be ready', async () => ((await fetch(`${url}/health/ready`)).ok ? true : undefined));
-    await until('the worker to be ready', async () => (worker.output.includes('worker ready') ? true : undefined));
+    const startup = { timeoutMs: 30_000, intervalMs: 50 };
+    await until(() => fetch(`${url}/health/ready`).then((r) => r.ok, () => false), { ...startup, what: () => `the server to be ready\n${server.output.slice(-2000)}` });
+    await until(() => worker.output.includes('worker ready'), { ...startup, what: () => `the worker to be ready\n${worker.output.slice(-2000)}` });
     // The worker announces itself in Redis once ready; the front-end routes to it by its id.
     const client = new Redis(redis.url);
     t.teardown(() => client.quit());
-    await until('the worker heartbeat', async () => ((await client.exists('capserve:workers:far-worker:gpu_fallback')) === 1 ? true : undefined));
+    await until(async () => (await client.exists('capserve:workers:far-worker:gpu_fallback')) === 1, { ...startup, what: 'the worker heartbeat' });
     const response = await fetch(`${url}/process`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -93,10 +86,10 @@ if (redis !== undefined) {
     const accepted = (await response.json()) as Record<string, any>;
     t.equal(response.status, 202);
     t.equal(accepted.route.routing.worker, 'far-worker:gpu_fallback', JSON.stringify(accepted.route));
-    const job = await until('the job to finish', async () => {
-      const body = (await (await fetch(`${url}/jobs/${accepted.jobId}`)).json()) as Record<string, any>;
-      return body.status === 'completed' || body.status === 'failed' ? body : undefined;
-    });
+    const job = await untilFinished(async () => {
+      const response = await fetch(`${url}/jobs/${accepted.jobId}`);
+      return { status: response.status, body: await response.json() };
+    }, `/jobs/${accepted.jobId}`, 30_000);
     t.equal(job.status, 'completed', JSON.stringify(job.error));
     t.equal(job.result.results.language.language, 'eng');
     t.ok(job.result.chunks > 1);

@@ -7,6 +7,8 @@ import pg from 'pg';
 import t, { type Test } from 'tap';
 import { openStore } from '../../store/open-store.js';
 import { type Dataset, type ReviewItem, type Store, type ModelJob } from '../../store/types.js';
+import { settle } from '../helpers/job-fakes.js';
+import { until } from '../helpers/until.js';
 
 /** Opens a store on one place (a file, a schema); every call is a new connection to the same data. */
 type StoreFactory = () => Promise<Store>;
@@ -82,8 +84,35 @@ const dataset = (id: string, size: number, createdAt: number): Dataset => ({
 
 const ids = (items: readonly { readonly id: string }[]): string[] => items.map((item) => item.id);
 
+/** Resolves once a second holder of the lock `name` is known to be held back by it, not merely late. */
+type LockWaited = (name: string) => Promise<void>;
+
+/** SQLite: the lock is a promise chain in this process, joined the moment `exclusive` is called; a holder let through by a broken lock would be inside within a few turns of the event loop. */
+const sqliteLockWaited: LockWaited = () => settle();
+
+/** PostgreSQL: its own view of the locks shows a session waiting for the advisory lock (see PostgresDatabase.exclusive). */
+function postgresLockWaited(databaseUrl: string): LockWaited {
+  return async (name) => {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      // A one-bigint advisory key is shown as classid (high 32 bits) and objid (low 32 bits), objsubid 1.
+      const sql = `SELECT count(*)::int AS waiting FROM pg_locks
+        WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND classid::bigint = (hashtext($1)::bigint >> 32) & 4294967295
+          AND objid::bigint = hashtext($1)::bigint & 4294967295`;
+      await until(async () => ((await client.query<{ waiting: number }>(sql, [name])).rows[0]?.waiting ?? 0) > 0, {
+        what: `a session waiting for the advisory lock "${name}"`,
+      });
+    } finally {
+      await client.end();
+    }
+  };
+}
+
 /** The behaviour every `Store` promises, whatever database is under it. */
-function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore): void {
+function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore, lockWaited: LockWaited): void {
   const open = async (t: Test): Promise<Store> => (await fresh(t))();
 
   t.test('jobs: an upsert replaces the record, optional fields stay absent, an unknown id is undefined', async (t) => {
@@ -263,21 +292,36 @@ function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore): void {
     const place = await fresh(t);
     const [first, second] = [await place(), await place()];
     const log: string[] = [];
-    const hold = (store: Store, name: string, tag: string, ms: number) =>
+    // A holder stays inside until the test lets it go, so the test decides when each lock is free.
+    const inside = new Map<string, () => void>();
+    const hold = (store: Store, name: string, tag: string) =>
       store.exclusive(name, async () => {
         log.push(`${tag}+`);
-        await new Promise((resolve) => setTimeout(resolve, ms));
+        await new Promise<void>((resolve) => inside.set(tag, resolve));
+        inside.delete(tag);
         log.push(`${tag}-`);
         return tag;
       });
+    const letGo = (tag: string): void => inside.get(tag)?.();
+    const holderOtherThan = (tag?: string): Promise<string> =>
+      until(() => [...inside.keys()].find((held) => held !== tag), { what: `a holder${tag === undefined ? '' : ` other than ${tag}`} inside the lock` });
     const other = kind === 'postgres' ? second : first;
-    const results = await Promise.all([hold(first, 'lock', 'a', 60), hold(other, 'lock', 'b', 10)]);
-    t.same(results, ['a', 'b']);
+    const results = Promise.all([hold(first, 'lock', 'a'), hold(other, 'lock', 'b')]);
     // Two clients race for the lock on PostgreSQL, so either may win; neither may start inside the other.
+    const winner = await holderOtherThan();
+    await lockWaited('lock');
+    t.same(log, [`${winner}+`], 'the other holder waits while the lock is held');
+    letGo(winner);
+    letGo(await holderOtherThan(winner));
+    t.same(await results, ['a', 'b']);
     t.ok(['a+,a-,b+,b-', 'b+,b-,a+,a-'].includes(log.join(',')), `one after the other: ${log.join(',')}`);
     log.length = 0;
-    await Promise.all([hold(first, 'one', 'x', 60), hold(other, 'two', 'y', 10)]);
-    t.same(log.slice(0, 2).sort(), ['x+', 'y+'], 'different names run side by side');
+    const sideBySide = Promise.all([hold(first, 'one', 'x'), hold(other, 'two', 'y')]);
+    await until(() => inside.size === 2, { what: 'holders of two names inside at once' });
+    t.same(log.slice().sort(), ['x+', 'y+'], 'different names run side by side');
+    letGo('x');
+    letGo('y');
+    t.same(await sideBySide, ['x', 'y']);
     await t.rejects(first.exclusive('lock', async () => Promise.reject(new Error('boom'))), { message: 'boom' });
     t.equal(await other.exclusive('lock', async () => 'free'), 'free', 'released after a failure');
   });
@@ -322,7 +366,7 @@ function storeContract(t: Test, kind: Store['kind'], fresh: FreshStore): void {
 }
 
 t.test('SQLite', async (t) => {
-  storeContract(t, 'sqlite', freshSqlite);
+  storeContract(t, 'sqlite', freshSqlite, sqliteLockWaited);
 
   t.test('a database from a newer capserve is refused, not guessed at', async (t) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'capserve-store-'));
@@ -354,7 +398,7 @@ t.test('PostgreSQL', async (t) => {
     else t.skip('TEST_DATABASE_URL is not set (e.g. postgres://capserve:capserve@127.0.0.1:5432/capserve_test)', () => {});
     return;
   }
-  storeContract(t, 'postgres', freshPostgres(url));
+  storeContract(t, 'postgres', freshPostgres(url), postgresLockWaited(url));
 });
 
 t.test('openStore refuses other URL schemes with CONFIG_INVALID, never showing the password', async (t) => {

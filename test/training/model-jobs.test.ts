@@ -3,9 +3,11 @@ import t from 'tap';
 import { CapserveError } from '../../core/errors.js';
 import { wallTime } from '../../core/time.js';
 import { openStore } from '../../store/open-store.js';
-import { type ModelJob } from '../../store/types.js';
+import { type ModelJob, type Store } from '../../store/types.js';
 import { ModelJobs, type ModelJobRunner } from '../../training/model-jobs.js';
 import { testDir } from '../helpers/full-server.js';
+import { settle } from '../helpers/job-fakes.js';
+import { until } from '../helpers/until.js';
 
 /** A runner whose jobs wait for `release(id)`, report progress, and give up when aborted. */
 function gatedRunner() {
@@ -23,12 +25,29 @@ function gatedRunner() {
   return { run, started, release: (id: string) => gates.get(id)?.() };
 }
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i += 1) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error('condition not met in time');
+interface JobWrite {
+  readonly job: ModelJob;
+  readonly owner: string | undefined;
+  readonly accepted: boolean;
+}
+
+/** `store`, recording each conditional job write with the store's answer: shows a late write being refused. */
+function recordingWrites(store: Store): { store: Store; writes: JobWrite[] } {
+  const writes: JobWrite[] = [];
+  const recording = new Proxy(store, {
+    get(target, key) {
+      if (key === 'updateUnfinishedModelJob') {
+        return async (job: ModelJob, owner?: string): Promise<boolean> => {
+          const accepted = await target.updateUnfinishedModelJob(job, owner);
+          writes.push({ job, owner, accepted });
+          return accepted;
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store: recording, writes };
 }
 
 t.test('jobs interrupted by a stop are queued again by the next start, and finish', async (t) => {
@@ -38,7 +57,7 @@ t.test('jobs interrupted by a stop are queued again by the next start, and finis
   const jobs = new ModelJobs({ store, run: gated.run, concurrency: 1 });
   const first = await jobs.submit('train', { n: 1 });
   const second = await jobs.submit('evaluate', { n: 2 });
-  await until(async () => (await jobs.get(first.id)).stage === 'fit');
+  await until(async () => (await jobs.get(first.id)).stage === 'fit', { what: 'the first job to report its stage' });
   t.match(await jobs.get(first.id), { status: 'running', progress: 0.5, stage: 'fit' }, 'progress is in the store');
   t.equal((await jobs.get(second.id)).status, 'queued');
   await jobs.close(10);
@@ -50,7 +69,7 @@ t.test('jobs interrupted by a stop are queued again by the next start, and finis
   const done: ModelJobRunner = async (job) => ({ echo: job.request });
   const next = new ModelJobs({ store: reopened, run: done, concurrency: 1 });
   t.equal(await next.resume(), 2);
-  await until(async () => (await next.list({ statuses: ['completed'] })).length === 2);
+  await until(async () => (await next.list({ statuses: ['completed'] })).length === 2, { what: 'both resumed jobs to complete' });
   t.match(await next.get(first.id), { status: 'completed', progress: 1, result: { echo: { n: 1 } } });
   t.notOk('stage' in (await next.get(first.id)), 'a finished job has no stage');
   t.match(await next.get(second.id), { status: 'completed', result: { echo: { n: 2 } } });
@@ -71,16 +90,19 @@ t.test('cancel, failure codes, and unknown jobs', async (t) => {
   });
   t.teardown(() => jobs.close(100));
   const running = await jobs.submit('train', {});
-  await until(async () => gated.started.includes(running.id));
+  await until(() => gated.started.includes(running.id), { what: 'the job to start' });
   const cancelled = await jobs.cancel(running.id);
   t.match(cancelled, { status: 'cancelled', finishedAt: Number });
   await t.rejects(jobs.cancel(running.id), { code: 'JOB_FINISHED' });
+  // The runner gave up at the abort; releasing it now is a late answer. What is left of the job
+  // after its runner are promise continuations (no timer, no I/O on this path): a few turns of
+  // the event loop finish them.
   gated.release(running.id);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await settle();
   t.equal((await jobs.get(running.id)).status, 'cancelled', 'a late result does not revive it');
 
   const failing = await jobs.submit('train', { fail: true });
-  await until(async () => (await jobs.get(failing.id)).status === 'failed');
+  await until(async () => (await jobs.get(failing.id)).status === 'failed', { what: 'the failing job to fail' });
   t.same((await jobs.get(failing.id)).error, { code: 'TRAINING_DATA_INVALID', message: 'need two labels' });
   await t.rejects(jobs.get('nope'), { code: 'JOB_NOT_FOUND' });
   const listed: ModelJob[] = await jobs.list({ type: 'train' });
@@ -90,11 +112,12 @@ t.test('cancel, failure codes, and unknown jobs', async (t) => {
 t.test('two processes on one store: a live lease is left alone, a lapsed one is taken over, a cancel works from either side', async (t) => {
   const sqlitePath = path.join(await testDir(t, 'model-jobs-shared'), 'store.db');
   const [storeA, storeB] = [await openStore({ sqlitePath }), await openStore({ sqlitePath })];
+  const writesOfA = recordingWrites(storeA);
   let now = 1_000_000;
   // The lease clock moves only when the test says so; the grace timers are real.
   const time = { now: () => now, schedule: wallTime.schedule };
   const gated = gatedRunner();
-  const a = new ModelJobs({ store: storeA, run: gated.run, concurrency: 2, owner: 'a', leaseMs: 30_000, time });
+  const a = new ModelJobs({ store: writesOfA.store, run: gated.run, concurrency: 2, owner: 'a', leaseMs: 30_000, time });
   const finishedByB: string[] = [];
   const b = new ModelJobs({
     store: storeB,
@@ -114,7 +137,7 @@ t.test('two processes on one store: a live lease is left alone, a lapsed one is 
 
   const stalled = await a.submit('train', { n: 1 });
   const doomed = await a.submit('train', { n: 2 });
-  await until(async () => gated.started.length === 2);
+  await until(() => gated.started.length === 2, { what: 'both jobs to start on a' });
   now += 20_000;
   t.equal(await b.heartbeat(), 0, "a's leases are still valid");
   t.equal(await a.heartbeat(), 0, 'a renews its own and takes nothing new');
@@ -123,17 +146,20 @@ t.test('two processes on one store: a live lease is left alone, a lapsed one is 
 
   const cancelled = await b.cancel(doomed.id);
   t.equal(cancelled.status, 'cancelled', 'b cancels a job a is running');
-  await until(async () => (await a.get(doomed.id)).status === 'cancelled');
+  await until(async () => (await a.get(doomed.id)).status === 'cancelled', { what: 'the cancel to reach a' });
   gated.release(doomed.id);
 
   // a stalls: no heartbeat for longer than the lease. b takes the job over and finishes it.
   now += 31_000;
   t.equal(await b.heartbeat(), 1);
-  await until(async () => (await b.get(stalled.id)).status === 'completed');
+  await until(async () => (await b.get(stalled.id)).status === 'completed', { what: 'b to complete the lapsed job' });
   t.same(finishedByB, [stalled.id], 'b ran only the lapsed job, not the cancelled one');
   t.match(await b.get(stalled.id), { result: { by: 'b' } });
   gated.release(stalled.id);
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  const late = await until(() => writesOfA.writes.find((write) => write.job.id === stalled.id && write.job.status === 'completed'), {
+    what: "a's late answer to reach the store",
+  });
+  t.match(late, { owner: 'a', accepted: false }, "the store refuses a's late answer");
   t.match(await a.get(stalled.id), { status: 'completed', result: { by: 'b' } }, "a's late answer does not overwrite b's");
   t.equal((await a.get(doomed.id)).status, 'cancelled');
 });

@@ -8,6 +8,7 @@ import { type JobProcessor } from '../../../jobs/types.js';
 import { projectRoot } from '../../../core/project-root.js';
 import { startRedis } from '../../helpers/redis-server.js';
 import { codedError, collect, textJob, waitForRecord } from '../../helpers/job-fakes.js';
+import { until, within } from '../../helpers/until.js';
 
 const redis = await startRedis(t);
 
@@ -38,25 +39,23 @@ if (redis !== undefined) {
     return { queue, prefix, errors };
   }
 
-  function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-  }
-
   t.test('a job completes with its result; a subscriber sees progress then the result', async (t) => {
+    // The job answers once its progress has been heard, so the progress event comes first.
+    let progressHeard = (): void => {};
+    const heard = new Promise<void>((resolve) => (progressHeard = resolve));
     const { queue } = await setup(t, async (payload, { progress }) => {
       progress(0.5, 'half');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await within(heard, { what: 'a subscriber to hear the progress', timeoutMs: 5000 });
       return { label: `done:${payload.text}` };
     });
     const added = await queue.add(textJob('a'), { priority: 'normal' });
     t.match(added, { status: 'queued', attempts: 0, progress: 0, queue: 'cpu_standard' });
     t.match(added.id, /^[0-9a-f-]{36}$/);
     const events = collect(queue, added.id);
-    t.same(await within(events.done, 5000, 'the result'), [
+    queue.subscribe(added.id, (event) => {
+      if (event.type === 'progress') progressHeard();
+    });
+    t.same(await within(events.done, { what: 'the result', timeoutMs: 5000 }), [
       { type: 'progress', jobId: added.id, progress: 0.5, stage: 'half' },
       { type: 'result', jobId: added.id, result: { label: 'done:a' } },
     ]);
@@ -66,7 +65,7 @@ if (redis !== undefined) {
     t.same(await queue.counts(), { waiting: 0, running: 0 });
 
     const late = collect(queue, added.id);
-    t.same(await within(late.done, 5000, 'the late event'), [{ type: 'result', jobId: added.id, result: { label: 'done:a' } }]);
+    t.same(await within(late.done, { what: 'the late event', timeoutMs: 5000 }), [{ type: 'result', jobId: added.id, result: { label: 'done:a' } }]);
     t.equal(await queue.get('no-such-job'), undefined);
   });
 
@@ -79,7 +78,7 @@ if (redis !== undefined) {
     });
     const { id } = await queue.add(textJob('a'), { priority: 'high' });
     const events = collect(queue, id);
-    t.same(await within(events.done, 5000, 'the result'), [{ type: 'result', jobId: id, result: 'ok' }], 'no failed event between tries');
+    t.same(await within(events.done, { what: 'the result', timeoutMs: 5000 }), [{ type: 'result', jobId: id, result: 'ok' }], 'no failed event between tries');
     t.match(await queue.get(id), { status: 'completed', attempts: 3, result: 'ok' });
   });
 
@@ -90,7 +89,7 @@ if (redis !== undefined) {
     });
     const permanent = await queue.add(textJob('bad media'), { priority: 'normal', attempts: 5 });
     const events = collect(queue, permanent.id);
-    t.same(await within(events.done, 5000, 'the failure'), [
+    t.same(await within(events.done, { what: 'the failure', timeoutMs: 5000 }), [
       { type: 'failed', jobId: permanent.id, error: { code: 'UNSUPPORTED_MEDIA', message: 'cannot read this file' } },
     ]);
     t.match(await queue.get(permanent.id), { status: 'failed', attempts: 1, error: { code: 'UNSUPPORTED_MEDIA' } });
@@ -112,7 +111,7 @@ if (redis !== undefined) {
 
     t.equal(await queue.cancel(id), true);
     t.same(await events.done, [{ type: 'cancelled', jobId: id }]);
-    t.same(await within(elsewhere.done, 5000, 'the event in another front-end'), [{ type: 'cancelled', jobId: id }]);
+    t.same(await within(elsewhere.done, { what: 'the event in another front-end', timeoutMs: 5000 }), [{ type: 'cancelled', jobId: id }]);
     t.match(await queue.get(id), { status: 'cancelled', attempts: 0 });
     t.match(await other.get(id), { status: 'cancelled' });
     t.same(await queue.counts(), { waiting: 0, running: 0 });
@@ -129,7 +128,7 @@ if (redis !== undefined) {
           aborted.push(payload.text ?? '');
           // One honours the signal, the other ignores it and returns a result anyway.
           if (payload.text === 'honours') reject(signal.reason);
-          else setTimeout(() => resolve('late result'), 100);
+          else resolve('late result');
         });
       });
     });
@@ -144,13 +143,7 @@ if (redis !== undefined) {
         { type: 'cancelled', jobId: id },
       ]);
       await waitForRecord(queue, id, () => true);
-      await within(
-        (async () => {
-          while ((await queue.counts()).running > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-        })(),
-        5000,
-        'the worker to let go',
-      );
+      await until(async () => (await queue.counts()).running === 0, { what: 'the worker to let go', timeoutMs: 5000, intervalMs: 20 });
       const record = await queue.get(id);
       t.match(record, { status: 'cancelled', attempts: 1 }, `${text}: still cancelled after the worker stopped`);
       t.notOk(record !== undefined && 'result' in record, `${text}: no result`);
@@ -165,7 +158,7 @@ if (redis !== undefined) {
     const events = collect(queue, id);
 
     const child = spawnFixtureWorker(t, prefix);
-    const running = await within(waitForLine(child, (line) => line.startsWith('running ')), 15_000, 'the child to take the job');
+    const running = await within(waitForLine(child, (line) => line.startsWith('running ')), { what: 'the child to take the job', timeoutMs: 15_000 });
     t.equal(running, `running ${id}`);
     t.match(await waitForRecord(queue, id, (r) => r?.status === 'running' && r.progress === 0.1), { attempts: 1 });
 
@@ -180,7 +173,7 @@ if (redis !== undefined) {
       ...timing,
     });
     t.teardown(() => second.close());
-    const seen = await within(events.done, 15_000, 'the second worker to finish the job');
+    const seen = await within(events.done, { what: 'the second worker to finish the job', timeoutMs: 15_000 });
     t.same(seen.at(-1), { type: 'result', jobId: id, result: { worker: 'second', text: 'survivor' } });
     t.match(await queue.get(id), { status: 'completed', attempts: 2, result: { worker: 'second', text: 'survivor' } });
     t.same(await queue.counts(), { waiting: 0, running: 0 }, 'nothing left behind');
