@@ -103,6 +103,10 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
       await Promise.all([jobs.close(graceMs), modelJobs.close(graceMs)]);
       await reviews.close();
       await service.stop(graceMs);
+      // close() ends the connections idle when it began; a keep-alive connection whose request
+      // finished during the drain is idle only now, and would hold the server open until its
+      // keep-alive timeout (72 s) ran out.
+      app.server.closeIdleConnections();
       await closing;
       await store.close();
     },
