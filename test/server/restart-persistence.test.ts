@@ -26,17 +26,19 @@ async function restartKeepsEverything(t: Test, storeEnv: Record<string, string>)
   t.equal((await first.request('POST', '/reviewers', { id: 'ana', name: 'Ana', specialisations: ['ticket-topic'], capacity: 3 })).status, 201);
   const before = await first.request('POST', '/classify', { texts: ['where is my parcel, the courier is late'], capabilities: ['ticket-topic'] });
   t.equal(before.status, 200);
-  // Review items are written after the reply, created then assigned: wait for the assignment.
+  // Review items are written after the reply, created then assigned, and the assignment is
+  // audited after the item is stored: wait for the audit entry, the last of those writes.
   let reviews: any[] = [];
+  let audit: any[] = [];
   await until(
     async () => {
       reviews = (await first.request('GET', '/reviews')).body.reviews;
-      return reviews[0]?.status === 'assigned';
+      audit = (await first.request('GET', '/audit')).body.entries;
+      return reviews[0]?.status === 'assigned' && audit.some((entry) => entry.action === 'review.assigned');
     },
-    { what: () => `the review item to be assigned: ${JSON.stringify(reviews)}` },
+    { what: () => `the review item to be assigned and audited: ${JSON.stringify({ reviews, audit })}` },
   );
   t.match(reviews, [{ capability: 'ticket-topic', status: 'assigned', assignee: 'ana' }], 'the low-confidence result went to review');
-  const audit = (await first.request('GET', '/audit')).body.entries;
   const metrics = (await first.request('GET', '/metrics')).text;
   t.match(metrics, /capserve_model_jobs_total\{type="train",status="completed"\} 1/);
   t.match(metrics, /capserve_review_events_total\{action="review\.assigned"\} 1/);
