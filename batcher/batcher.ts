@@ -2,6 +2,7 @@ import { checkKnown } from '../capabilities/check-requested.js';
 import { type CapabilityRegistry } from '../capabilities/registry.js';
 import { estimateTokens } from '../core/estimate-tokens.js';
 import { asCapserveError, CapserveError } from '../core/errors.js';
+import { type BatchLimits, type BatchPolicy } from './batch-policy.js';
 import { executeBatch } from './execute-batch.js';
 import { QueuedRequest } from './queued-request.js';
 import { type ResultStore } from './result-store.js';
@@ -22,6 +23,8 @@ export interface BatcherDeps {
   readonly observer?: BatchObserver;
   /** Shares results across batches; see {@link ResultStore}. */
   readonly store?: ResultStore;
+  /** Chooses each batch's limits; see {@link BatchPolicy}. @default the fixed `maxBatchTexts` / `maxBatchTokens` */
+  readonly policy?: BatchPolicy;
 }
 
 export const batcherDefaults = Object.freeze({
@@ -42,7 +45,8 @@ const priorityRank: Readonly<Record<RequestPriority, number>> = { high: 0, norma
  * first request has waited `windowMs`; in adaptive mode also as soon as a batch slot is free
  * (see {@link BatcherOptions.mode}), so a lone request never waits for a timer. A request is
  * never split: one that would overflow the open window closes it and opens the next, and a
- * request larger than the limits runs as a batch of its own.
+ * request larger than the limits runs as a batch of its own. With a {@link BatchPolicy} the
+ * limits are the policy's, asked afresh for each decision.
  */
 export class Batcher {
   readonly #registry: CapabilityRegistry;
@@ -50,6 +54,9 @@ export class Batcher {
   readonly #time: Time;
   readonly #observer: BatchObserver;
   readonly #store: ResultStore | undefined;
+  readonly #policy: BatchPolicy | undefined;
+  /** Each capability's model (undefined: model-free), for the policy. */
+  readonly #modelOf = new Map<string, string | undefined>();
   #window: QueuedRequest[] = [];
   #windowTexts = 0;
   #windowTokens = 0;
@@ -67,6 +74,7 @@ export class Batcher {
     this.#time = deps.time ?? systemTime;
     this.#observer = deps.observer ?? {};
     this.#store = deps.store;
+    this.#policy = deps.policy;
     this.#throughput = new ThroughputMeter({ time: this.#time });
   }
 
@@ -176,14 +184,30 @@ export class Batcher {
   }
 
   #full(): boolean {
-    return this.#windowTexts >= this.#options.maxBatchTexts || this.#windowTokens >= this.#options.maxBatchTokens;
+    const limits = this.#limits(this.#window);
+    return this.#windowTexts >= limits.maxBatchTexts || this.#windowTokens >= limits.maxBatchTokens;
   }
 
   #wouldOverflow(entry: QueuedRequest): boolean {
-    return (
-      this.#window.length > 0 &&
-      (this.#windowTexts + entry.request.texts.length > this.#options.maxBatchTexts || this.#windowTokens + entry.tokens > this.#options.maxBatchTokens)
-    );
+    if (this.#window.length === 0) return false;
+    const limits = this.#limits([...this.#window, entry]);
+    return this.#windowTexts + entry.request.texts.length > limits.maxBatchTexts || this.#windowTokens + entry.tokens > limits.maxBatchTokens;
+  }
+
+  /** The policy's limits for a batch taken from `entries`: the models they need, the oldest one's wait. */
+  #limits(entries: readonly QueuedRequest[]): BatchLimits {
+    if (this.#policy === undefined) return this.#options;
+    const models = new Set<string>();
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const entry of entries) {
+      oldest = Math.min(oldest, entry.enqueuedAt);
+      for (const capability of entry.closure) {
+        if (!this.#modelOf.has(capability)) this.#modelOf.set(capability, this.#registry.get(capability).model);
+        const model = this.#modelOf.get(capability);
+        if (model !== undefined) models.add(model);
+      }
+    }
+    return this.#policy.limits({ models, waitedMs: entries.length === 0 ? 0 : this.#time.now() - oldest });
   }
 
   /** Adaptive mode: the oldest waiting request goes no later than `windowMs` after it arrived, slot or not. */
@@ -202,12 +226,13 @@ export class Batcher {
     const now = this.#time.now();
     const rank = (entry: QueuedRequest): number => priorityRank[entry.priority] - Math.floor((now - entry.enqueuedAt) / this.#options.priorityAgeMs);
     const ordered = [...live].sort((a, b) => rank(a) - rank(b) || a.enqueuedAt - b.enqueuedAt);
+    const limits = this.#limits(live);
     const taken: QueuedRequest[] = [];
     let texts = 0;
     let tokens = 0;
     for (const entry of ordered) {
       const size = entry.request.texts.length;
-      if (taken.length > 0 && (texts + size > this.#options.maxBatchTexts || tokens + entry.tokens > this.#options.maxBatchTokens)) break;
+      if (taken.length > 0 && (texts + size > limits.maxBatchTexts || tokens + entry.tokens > limits.maxBatchTokens)) break;
       taken.push(entry);
       texts += size;
       tokens += entry.tokens;

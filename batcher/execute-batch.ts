@@ -1,5 +1,5 @@
 import { type CapabilityRegistry } from '../capabilities/registry.js';
-import { CapserveError, messageOf } from '../core/errors.js';
+import { CapserveError, isCapserveError, messageOf } from '../core/errors.js';
 import { type QueuedRequest } from './queued-request.js';
 import { type Claim, type ResultStore } from './result-store.js';
 import { type BatchObserver, type CapabilityFailure } from './types.js';
@@ -137,7 +137,9 @@ export async function executeBatch(
       outcome =
         error === timedOut
           ? { ok: false, code: 'CAPABILITY_TIMEOUT', message: `capability "${name}" did not finish within ${deps.capabilityTimeoutMs} ms` }
-          : { ok: false, code: 'CAPABILITY_FAILED', message: `capability "${name}" failed: ${messageOf(error)}` };
+          : isCapserveError(error) && error.code === 'DEVICE_UNAVAILABLE'
+            ? { ok: false, code: 'DEVICE_UNAVAILABLE', message: `capability "${name}": ${error.message}` }
+            : { ok: false, code: 'CAPABILITY_FAILED', message: `capability "${name}" failed: ${messageOf(error)}` };
     } finally {
       execution.release();
     }

@@ -38,7 +38,7 @@ export interface ResultEvent {
 /** A capability the request asked for that could not be computed for it. */
 export interface CapabilityFailure {
   readonly capability: string;
-  readonly code: 'CAPABILITY_FAILED' | 'DEPENDENCY_FAILED' | 'CAPABILITY_BAD_OUTPUT' | 'CAPABILITY_TIMEOUT';
+  readonly code: 'CAPABILITY_FAILED' | 'DEPENDENCY_FAILED' | 'CAPABILITY_BAD_OUTPUT' | 'CAPABILITY_TIMEOUT' | 'DEVICE_UNAVAILABLE';
   readonly message: string;
 }
 

@@ -102,7 +102,10 @@ async function buildOne(spec: CapabilitySpec, deps: BuildDeps): Promise<Capabili
 }
 
 function whyUnavailable(spec: CapabilitySpec, pool: ModelPool, unavailable: ReadonlyMap<string, string>): string | undefined {
-  if ('model' in spec && !pool.isReady(spec.model)) return `model "${spec.model}" is not loaded`;
+  if ('model' in spec && !pool.isReady(spec.model)) {
+    const error = pool.status().find((model) => model.name === spec.model)?.error;
+    return `model "${spec.model}" is not loaded${error === undefined ? '' : `: ${error}`}`;
+  }
   const missing = spec.dependsOn.find((dependency) => unavailable.has(dependency));
   return missing === undefined ? undefined : `dependency "${missing}" is unavailable`;
 }

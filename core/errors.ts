@@ -50,6 +50,7 @@ export const errorDefinitions = {
   DEADLINE_EXCEEDED: { status: 504, retryable: true, message: 'The request did not finish before its deadline.' },
   CONFIG_INVALID: { status: 500, retryable: true, message: 'The configuration is invalid.' },
   MODEL_LOAD_FAILED: { status: 500, retryable: true, message: 'A model failed to load.' },
+  DEVICE_UNAVAILABLE: { status: 503, retryable: true, message: 'The device a model asks for (webgpu or cuda) cannot start here.' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof errorDefinitions;

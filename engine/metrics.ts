@@ -103,6 +103,18 @@ export class Metrics implements BatchObserver {
         }
       },
     });
+    new Gauge({
+      name: 'capserve_model_info',
+      help: 'Where each loaded model really runs: its device (cpu, webgpu, cuda, wasm) and the adapter behind an accelerator; always 1.',
+      labelNames: ['model', 'backend', 'device', 'adapter'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { name, backend, info } of sources.models()) {
+          if (info !== undefined) this.set({ model: name, backend, device: info.device, adapter: info.adapter ?? '' }, 1);
+        }
+      },
+    });
   }
 
   /** A request refused before any work (admission control). */

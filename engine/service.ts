@@ -1,6 +1,7 @@
 import { type FastifyBaseLogger } from 'fastify';
 import { BatchStats, combineObservers } from '../batcher/batch-stats.js';
-import { Batcher } from '../batcher/batcher.js';
+import { Batcher, batcherDefaults } from '../batcher/batcher.js';
+import { type BatchPolicy, latencyBudgetPolicy } from '../batcher/batch-policy.js';
 import { ResultStore, type ResultStoreStats } from '../batcher/result-store.js';
 import { settlesWithin, systemTime, type Time } from '../core/time.js';
 import { type BatchReply, type BatchRequest, type BatcherOptions } from '../batcher/types.js';
@@ -18,6 +19,11 @@ export interface ServiceOptions {
   /** Builds the capability registry once the pool has loaded. */
   readonly build: (pool: ModelPool) => Promise<BuiltCapabilities>;
   readonly batcher: BatcherOptions;
+  /**
+   * Latency budget of a batch's oldest request (wait plus predicted run, from the pool's cost
+   * curves); the batcher takes the largest batch that fits. 0: the fixed batcher limits. @default 0
+   */
+  readonly targetLatencyMs?: number;
   /** Cross-batch result sharing: in-flight always, finished results when `maxEntries > 0`. @default no cache */
   readonly resultCache?: { readonly maxEntries: number; readonly ttlMs: number };
   /** Texts queued or running before new requests are refused with OVERLOADED (429). @default no limit */
@@ -41,6 +47,8 @@ export interface CapabilityDescription {
   readonly model: string | null;
   readonly backend: string | null;
   readonly device: string | null;
+  /** The adapter behind an accelerator (see ModelInfo.adapter). */
+  readonly adapter?: string;
   readonly available: boolean;
   readonly reason?: string;
 }
@@ -148,7 +156,16 @@ export class CapserveService {
       }),
       ...(this.#options.time ? { time: this.#options.time } : {}),
       store: this.#results,
+      ...this.#policy(),
     });
+  }
+
+  /** The latency-budget policy over the current pool's cost curves (each reload measures its own). */
+  #policy(): { policy?: BatchPolicy } {
+    const targetLatencyMs = this.#options.targetLatencyMs ?? 0;
+    if (targetLatencyMs <= 0) return {};
+    const { maxBatchTexts, maxBatchTokens = batcherDefaults.maxBatchTokens } = this.#options.batcher;
+    return { policy: latencyBudgetPolicy({ curves: this.#pool.costCurves(), targetLatencyMs, max: { maxBatchTexts, maxBatchTokens } }) };
   }
 
   /** Runs a request's capabilities over its texts: checks it against the registry, then queues it in the batcher. */
@@ -230,6 +247,7 @@ export class CapserveService {
         model: capability.model ?? null,
         backend: info?.backend ?? null,
         device: info?.device ?? (capability.model === undefined ? 'cpu' : null),
+        ...(info?.adapter === undefined ? {} : { adapter: info.adapter }),
         available: reason === undefined,
         ...(reason === undefined ? {} : { reason }),
       };

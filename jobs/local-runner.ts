@@ -21,7 +21,7 @@ export class LocalJobRunner {
       analyse: (texts, capabilities, signal) => service.analyse({ texts, capabilities, signal }),
       // OCR loads on the first image job (about 0.3 s) and stays resident after it.
       ocr: () => {
-        this.#ocr ??= loadPaddleOcr().catch((error: unknown) => {
+        this.#ocr ??= loadPaddleOcr({ device: config.device }).catch((error: unknown) => {
           this.#ocr = undefined;
           throw error;
         });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type BatchReply, type BatchRequest } from '../batcher/types.js';
 import { type ErrorRecord } from '../core/errors.js';
+import { type DeviceRequest } from '../models/devices/device.js';
 
 /** What a job carries: plain text, or one uploaded file of a media family. */
 export const mediaKinds = ['text', 'image', 'audio', 'video', 'document', 'other'] as const;
@@ -48,7 +49,7 @@ export interface JobsSettings {
   readonly maxInlineTokens: number;
   readonly maxBatchTexts: number;
   readonly maxTextsPerRequest: number;
-  readonly device: 'cpu' | 'cuda';
+  readonly device: DeviceRequest;
 }
 
 export const priorities = ['high', 'normal', 'low'] as const;

@@ -6,13 +6,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { messageOf } from '../core/errors.js';
+import { adoptGpuLock } from './devices/gpu-lock.js';
 import { defaultLoaders } from './loaders.js';
 import { type LoadOptions, type ModelBackend, type ModelSpec } from './types.js';
 import { type FromWorker, type ToWorker } from './worker-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('model-worker.ts runs as a worker thread');
-const { spec, options } = workerData as { spec: ModelSpec; options: LoadOptions };
+const { spec, options, gpuLock } = workerData as { spec: ModelSpec; options: LoadOptions; gpuLock: SharedArrayBuffer };
+adoptGpuLock(gpuLock);
 const send = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 let backend: ModelBackend | undefined;
@@ -36,6 +38,9 @@ port.on('message', (message: ToWorker) => {
       const padding = loaded.padding?.();
       send({ type: 'result', id: message.id, outputs, ...(padding === undefined ? {} : { padding }) }, outputs.map((o) => o.buffer as ArrayBuffer));
     },
-    (error: unknown) => send({ type: 'run-failed', id: message.id, message: messageOf(error) }),
+    (error: unknown) => {
+      const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+      send({ type: 'run-failed', id: message.id, message: messageOf(error), ...(typeof code === 'string' ? { code } : {}), lost: loaded.alive?.() === false });
+    },
   );
 });

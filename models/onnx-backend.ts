@@ -2,7 +2,10 @@ import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
-import { CapserveError } from '../core/errors.js';
+import { CapserveError, isCapserveError } from '../core/errors.js';
+import { deviceError } from './devices/device-error.js';
+import { DeviceGuard } from './devices/device-guard.js';
+import { openPlacedSession, type PlacedSession } from './devices/open-session.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
@@ -49,26 +52,15 @@ function labelsOf(config: ModelConfig): string[] | undefined {
   return entries.map(([, label]) => label);
 }
 
-/**
- * Opens the session on CUDA when asked, else CPU. A failed CUDA start (no CUDA build of
- * onnxruntime, no driver, no GPU) falls back to CPU, and `device` says what really runs.
- */
-async function createSession(file: string, options: LoadOptions): Promise<{ session: ort.InferenceSession; device: string }> {
-  const base: ort.InferenceSession.SessionOptions = {
+/** Session options for every device. */
+function sessionOptions(options: LoadOptions): ort.InferenceSession.SessionOptions {
+  return {
     graphOptimizationLevel: 'all',
     // Idle intra-op threads sleep instead of spinning: spinning threads take the cores the event
     // loop (HTTP, JSON, the next batch) and the other instances need.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
     ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
   };
-  if (options.device === 'cuda') {
-    try {
-      return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda', 'cpu'] }), device: 'cuda' };
-    } catch {
-      // Fall through to CPU; the reported device tells the operator.
-    }
-  }
-  return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), device: 'cpu' };
 }
 
 /** Mean of the token vectors whose mask is 1, or the first ([CLS]) vector. */
@@ -138,13 +130,14 @@ export const loadOnnxBackend: BackendLoader = async (spec, options) => {
     throw loadError(spec, path.join(dir, 'tokenizer.json'), 'cannot load the tokenizer', error);
   }
 
-  let opened: { session: ort.InferenceSession; device: string };
+  let opened: PlacedSession;
   try {
-    opened = await createSession(modelFile, options);
+    opened = await openPlacedSession(modelFile, spec.device ?? options.device, sessionOptions(options));
   } catch (error) {
+    if (isCapserveError(error) && error.code === 'DEVICE_UNAVAILABLE') throw deviceError(spec, error);
     throw loadError(spec, modelFile, `onnxruntime cannot open the model: ${error instanceof Error ? error.message : String(error)}`, error);
   }
-  const { session, device } = opened;
+  const { session, placement } = opened;
   const outputName = spec.task === 'classification' ? 'logits' : 'last_hidden_state';
   if (!session.outputNames.includes(outputName)) {
     await session.release();
@@ -155,13 +148,22 @@ export const loadOnnxBackend: BackendLoader = async (spec, options) => {
     name: spec.name,
     backend: 'onnx',
     task: spec.task,
-    device,
+    ...placement,
     source: dir,
     ...(labels === undefined ? {} : { labels: Object.freeze(labels) }),
     dimensions,
   });
 
-  return new OnnxBackend(info, spec, tokenizer, session, outputName);
+  const backend = new OnnxBackend(info, spec, tokenizer, session, outputName);
+  try {
+    // One call now compiles an accelerator's kernels (WebGPU shaders) and sizes its buffers, so
+    // the first request does not pay for it, and a device that opens but cannot run fails here.
+    await backend.run(['warm up']);
+  } catch (error) {
+    await session.release();
+    throw loadError(spec, modelFile, `the first run on ${placement.device} failed: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+  return backend;
 };
 
 class OnnxBackend implements ModelBackend {
@@ -172,9 +174,11 @@ class OnnxBackend implements ModelBackend {
   readonly #outputName: string;
   readonly #padId: number;
   readonly #padding = new PaddingCounter();
+  readonly #device: DeviceGuard;
 
   constructor(info: ModelInfo, spec: ModelSpec, tokenizer: PreTrainedTokenizer, session: ort.InferenceSession, outputName: string) {
     this.info = info;
+    this.#device = new DeviceGuard(info.name, info);
     this.#spec = spec;
     this.#tokenizer = tokenizer;
     this.#padId = typeof tokenizer.pad_token_id === 'number' ? tokenizer.pad_token_id : 0;
@@ -210,6 +214,10 @@ class OnnxBackend implements ModelBackend {
     return this.#padding.snapshot();
   }
 
+  alive(): boolean {
+    return this.#device.alive;
+  }
+
   /** One session call over token rows padded to the longest of them. */
   async #runPadded(rows: readonly number[][], typeRows: readonly (number[] | undefined)[]): Promise<Float32Array[]> {
     const batch = rows.length;
@@ -236,7 +244,7 @@ class OnnxBackend implements ModelBackend {
       feeds[name] = new ort.Tensor('int64', data, [batch, sequence]);
     }
 
-    const results = await this.#session.run(feeds, [this.#outputName]);
+    const results = await this.#device.run(() => this.#session.run(feeds, [this.#outputName]));
     const output = results[this.#outputName];
     if (output === undefined) throw new Error(`model "${this.info.name}" returned no "${this.#outputName}"`);
     try {

@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { CapserveError, messageOf } from '../core/errors.js';
+import { CapserveError, isCapserveError, messageOf } from '../core/errors.js';
+import { type CostCurve, type CostCurveOptions, measureCostCurve } from './cost-curve.js';
 import { InstanceRunner } from './instance-runner.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
-import { type BackendKind, type BackendLoader, type LoadOptions, type ModelInfo, type ModelSpec, type RunOptions } from './types.js';
+import { type BackendKind, type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec, type RunOptions } from './types.js';
 
 /** `reloading`: an instance crashed (its worker thread died) and is being loaded again. */
 export type ModelState = 'pending' | 'loading' | 'ready' | 'reloading' | 'failed';
@@ -36,6 +37,7 @@ interface Entry {
   resolved?: ModelSpec;
   error?: string;
   loadMs?: number;
+  costCurve?: CostCurve;
 }
 
 /** What to do when a model fails to load: stop start-up, or serve without its capabilities. */
@@ -52,6 +54,9 @@ export class ModelPool {
   readonly #clock: () => number;
   readonly #maxCallTexts: number;
   readonly #recovering = new Set<Instance>();
+  readonly #costCurve: CostCurveOptions | undefined;
+  /** Padding of the cost-curve calls, per backend, which `/stats` leaves out. */
+  readonly #measuredPadding = new WeakMap<ModelBackend, PaddingStats>();
   #closed = false;
 
   constructor(
@@ -61,8 +66,11 @@ export class ModelPool {
     clock: () => number = () => performance.now(),
     /** Texts one backend call may carry when calls that queued up are merged. @default 64 */
     maxCallTexts = 64,
+    /** Measure each model's {@link CostCurve} at load (batch sizes up to `maxCallTexts`). @default not measured */
+    costCurve?: CostCurveOptions,
   ) {
     this.#maxCallTexts = maxCallTexts;
+    this.#costCurve = costCurve;
     this.#options = options;
     this.#loaders = loaders;
     this.#clock = clock;
@@ -78,8 +86,8 @@ export class ModelPool {
 
   /**
    * Loads every model, one at a time (loading in parallel only competes for the same cores).
-   * Under 'fail' the first failure closes what was loaded and throws MODEL_LOAD_FAILED naming
-   * the model and its path; under 'degrade' the model is marked failed and loading goes on.
+   * Under 'fail' the first failure closes what was loaded and throws MODEL_LOAD_FAILED (or
+   * DEVICE_UNAVAILABLE when its device cannot start) naming the model and its path; under 'degrade' the model is marked failed and loading goes on.
    */
   async load(policy: LoadFailurePolicy): Promise<void> {
     for (const entry of this.#entries.values()) {
@@ -92,8 +100,9 @@ export class ModelPool {
           const backend = await this.#loaders[spec.backend](spec, threadsFor(spec, this.#options));
           entry.instances.push(new InstanceRunner(backend, this.#maxCallTexts));
         }
-        entry.state = 'ready';
         entry.loadMs = this.#clock() - began;
+        await this.#measure(entry);
+        entry.state = 'ready';
       } catch (error) {
         await closeAll(entry.instances);
         entry.instances = [];
@@ -101,8 +110,9 @@ export class ModelPool {
         entry.error = messageOf(error);
         if (policy === 'fail') {
           await this.close();
+          // A device that cannot start keeps its own code: the operator's fix is the device, not the model.
           throw new CapserveError(
-            'MODEL_LOAD_FAILED',
+            isCapserveError(error) && error.code === 'DEVICE_UNAVAILABLE' ? 'DEVICE_UNAVAILABLE' : 'MODEL_LOAD_FAILED',
             `model "${entry.spec.name}" (${entry.spec.backend}) failed to load from ${entry.source}: ${entry.error}`,
             { cause: error, details: { model: entry.spec.name, source: entry.source } },
           );
@@ -125,6 +135,34 @@ export class ModelPool {
     }
     const { repository: _repository, ...rest } = spec;
     return { ...rest, path: dir };
+  }
+
+  /**
+   * The cost curve of a loaded model, on its first instance before any request can reach it. A
+   * model whose measurement fails still serves; it just has no curve (the batcher then keeps
+   * its fixed limits for it).
+   */
+  async #measure(entry: Entry): Promise<void> {
+    const backend = entry.instances[0]?.backend;
+    if (this.#costCurve === undefined || backend === undefined) return;
+    try {
+      const points = await measureCostCurve((texts) => backend.run(texts), this.#maxCallTexts, this.#costCurve, this.#clock);
+      entry.costCurve = { model: entry.spec.name, points };
+    } catch {
+      delete entry.costCurve;
+    }
+    const padding = backend.padding?.();
+    if (padding !== undefined) this.#measuredPadding.set(backend, padding);
+  }
+
+  /** The cost curve measured when `name` loaded; undefined when not measured. */
+  costCurve(name: string): CostCurve | undefined {
+    return this.#entries.get(name)?.costCurve;
+  }
+
+  /** Every measured cost curve, in model order. */
+  costCurves(): CostCurve[] {
+    return [...this.#entries.values()].flatMap((entry) => (entry.costCurve === undefined ? [] : [entry.costCurve]));
   }
 
   /** True once every model has loaded (or, under 'degrade', been marked failed). */
@@ -150,7 +188,7 @@ export class ModelPool {
       ...(entry.instances[0] === undefined ? {} : { info: entry.instances[0].backend.info }),
       ...(entry.error === undefined ? {} : { error: entry.error }),
       ...(entry.loadMs === undefined ? {} : { loadMs: Math.round(entry.loadMs) }),
-      ...paddingOf(entry.instances),
+      ...paddingOf(entry.instances, this.#measuredPadding),
       ...callsOf(entry.instances),
     }));
   }
@@ -246,8 +284,14 @@ function safeDescribe(spec: ModelSpec, options: LoadOptions): string {
   }
 }
 
-function paddingOf(instances: readonly Instance[]): { padding?: PaddingStats } {
-  const stats = instances.flatMap((instance) => (instance.backend.padding === undefined ? [] : [instance.backend.padding()]));
+/** Padding over real calls: the cost-curve calls (`measured`, per backend) are taken off. */
+function paddingOf(instances: readonly Instance[], measured: WeakMap<ModelBackend, PaddingStats>): { padding?: PaddingStats } {
+  const stats = instances.flatMap(({ backend }) => {
+    if (backend.padding === undefined) return [];
+    const total = backend.padding();
+    const before = measured.get(backend);
+    return [before === undefined ? total : { ...total, realTokens: total.realTokens - before.realTokens, paddedTokens: total.paddedTokens - before.paddedTokens }];
+  });
   return stats.length === 0 ? {} : { padding: sumPadding(stats) };
 }
 

@@ -8,7 +8,12 @@ import {
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
-import { CapserveError } from '../core/errors.js';
+import { CapserveError, isCapserveError } from '../core/errors.js';
+import { adapterOf } from './devices/adapter.js';
+import { candidatesFor, type Placement } from './devices/device.js';
+import { deviceError } from './devices/device-error.js';
+import { deviceRefusal } from './devices/open-session.js';
+import { DeviceGuard } from './devices/device-guard.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
@@ -28,34 +33,35 @@ interface LoadedPipeline {
 }
 
 /**
- * Opens the pipeline on CUDA when asked, else CPU; a failed CUDA start falls back to CPU
- * and the returned device says what really runs.
+ * Opens the pipeline on the requested device (see {@link candidatesFor}): an explicit device
+ * that cannot start is DEVICE_UNAVAILABLE with transformers.js's reason; only `auto` falls back.
  */
-async function openPipeline(
-  spec: ModelSpec,
-  modelId: string,
-  local: boolean,
-  options: LoadOptions,
-): Promise<{ pipe: LoadedPipeline; device: 'cpu' | 'cuda' }> {
+async function openPipeline(spec: ModelSpec, modelId: string, local: boolean, options: LoadOptions): Promise<{ pipe: LoadedPipeline; placement: Placement }> {
   const task = spec.task === 'classification' ? 'text-classification' : 'feature-extraction';
-  const open = (device: 'cpu' | 'cuda'): Promise<LoadedPipeline> =>
-    pipeline(task, modelId, {
-      dtype: 'fp32',
-      device,
-      local_files_only: local,
-      session_options: {
-        graphOptimizationLevel: 'all',
-        ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
-      },
-    });
-  if (options.device === 'cuda') {
+  const request = spec.device ?? options.device;
+  const refusals: string[] = [];
+  for (const device of candidatesFor(request)) {
+    let pipe: LoadedPipeline;
     try {
-      return { pipe: await open('cuda'), device: 'cuda' };
-    } catch {
-      // Fall through to CPU; the reported device tells the operator.
+      pipe = await pipeline(task, modelId, {
+        dtype: 'fp32',
+        device,
+        local_files_only: local,
+        session_options: {
+          graphOptimizationLevel: 'all',
+          ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
+        },
+      });
+    } catch (error) {
+      // On the CPU the model itself is at fault, which is not a device error.
+      if (device === 'cpu') throw error;
+      refusals.push(`${device}: ${deviceRefusal(device, error)}`);
+      continue;
     }
+    const adapter = device === 'cpu' ? undefined : await adapterOf(device);
+    return { pipe, placement: { device, ...(adapter === undefined ? {} : { adapter }) } };
   }
-  return { pipe: await open('cpu'), device: 'cpu' };
+  throw new CapserveError('DEVICE_UNAVAILABLE', `device "${request}" cannot start: ${refusals.join('; ')}`, { details: { device: request, reasons: refusals } });
 }
 
 function labelsOf(config: unknown): string[] | undefined {
@@ -107,14 +113,15 @@ export const loadTransformersBackend: BackendLoader = async (spec, options) => {
   env.allowRemoteModels = options.allowRemoteModels;
   const modelId = source.kind === 'dir' ? source.dir : source.id;
 
-  let opened: { pipe: LoadedPipeline; device: 'cpu' | 'cuda' };
+  let opened: { pipe: LoadedPipeline; placement: Placement };
   try {
     opened = await openPipeline(spec, modelId, source.kind === 'dir', options);
   } catch (error) {
+    if (isCapserveError(error) && error.code === 'DEVICE_UNAVAILABLE') throw deviceError(spec, error);
     const reason = error instanceof Error ? error.message : String(error);
     throw loadError(spec, describeSource(source), `transformers.js cannot load the model: ${reason}`, error);
   }
-  const { pipe, device } = opened;
+  const { pipe, placement } = opened;
 
   const labels = spec.task === 'classification' ? labelsOf(pipe.model.config) : undefined;
   if (spec.task === 'classification' && labels === undefined) {
@@ -122,7 +129,7 @@ export const loadTransformersBackend: BackendLoader = async (spec, options) => {
     throw loadError(spec, describeSource(source), 'a classification model needs id2label with ids 0..n-1 in config.json');
   }
 
-  const backend = new TransformersBackend(spec, pipe);
+  const backend = new TransformersBackend(spec, pipe, placement);
   try {
     // One probe text tells the output width whatever the config calls it, and fails now, not on the first request.
     const [probe] = await backend.forward(['dimension probe']);
@@ -134,7 +141,7 @@ export const loadTransformersBackend: BackendLoader = async (spec, options) => {
       name: spec.name,
       backend: 'transformers',
       task: spec.task,
-      device,
+      ...placement,
       source: describeSource(source),
       ...(labels === undefined ? {} : { labels: Object.freeze(labels) }),
       dimensions,
@@ -153,10 +160,12 @@ class TransformersBackend implements ModelBackend {
   readonly #spec: ModelSpec;
   readonly #pipe: LoadedPipeline;
   readonly #padding = new PaddingCounter();
+  readonly #device: DeviceGuard;
 
-  constructor(spec: ModelSpec, pipe: LoadedPipeline) {
+  constructor(spec: ModelSpec, pipe: LoadedPipeline, placement: Placement) {
     this.#spec = spec;
     this.#pipe = pipe;
+    this.#device = new DeviceGuard(spec.name, placement);
   }
 
   /** Runs the texts in length buckets ({@link planBuckets}), each padded to its own longest text. */
@@ -185,10 +194,14 @@ class TransformersBackend implements ModelBackend {
     return this.#padding.snapshot();
   }
 
+  alive(): boolean {
+    return this.#device.alive;
+  }
+
   async forward(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const inputs = this.#pipe.tokenizer([...texts], { padding: true, truncation: true, max_length: this.#spec.maxLength });
-    const outputs = (await this.#pipe.model(inputs)) as Record<string, unknown>;
+    const outputs = (await this.#device.run(() => this.#pipe.model(inputs))) as Record<string, unknown>;
     let result: Tensor;
     if (this.#spec.task === 'classification') {
       result = expectTensor(outputs['logits'], 'logits');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type Device, type DeviceRequest, deviceRequests } from './devices/device.js';
 import { type PaddingStats } from './length-buckets.js';
 
 /** Which runtime executes a model. */
@@ -9,8 +10,7 @@ export type BackendKind = (typeof backendKinds)[number];
 export const modelTasks = ['embedding', 'classification'] as const;
 export type ModelTask = (typeof modelTasks)[number];
 
-/** Where models execute. `cuda` asks for the CUDA execution provider first and falls back to CPU. */
-export type Device = 'cpu' | 'cuda';
+export { type Device, type DeviceRequest, deviceRequests } from './devices/device.js';
 
 /**
  * One model of the processor pool, as declared in the capabilities configuration.
@@ -38,6 +38,8 @@ export const modelSpecSchema = z
     pooling: z.enum(['mean', 'cls']).default('mean'),
     /** Tokens per text after truncation (onnx/transformers backends). @default 128 */
     maxLength: z.number().int().min(8).max(8192).default(128),
+    /** Where this model runs (onnx/transformers backends); wins over DEVICE. @default DEVICE */
+    device: z.enum(deviceRequests).optional(),
   })
   .strict()
   .refine((m) => [m.path, m.package, m.hubId, m.repository].filter((v) => v !== undefined).length === 1, {
@@ -49,7 +51,8 @@ export type ModelSpec = z.infer<typeof modelSpecSchema>;
 export interface LoadOptions {
   /** Root directory for relative model paths (MODELS_DIR). */
   readonly modelsDir: string;
-  readonly device: Device;
+  /** DEVICE: where models run unless their spec names a device. */
+  readonly device: DeviceRequest;
   /** Allow transformers.js to download by hub id (ALLOW_REMOTE_MODELS=1). */
   readonly allowRemoteModels: boolean;
   /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. */
@@ -63,8 +66,10 @@ export interface ModelInfo {
   readonly name: string;
   readonly backend: BackendKind;
   readonly task: ModelTask;
-  /** Execution provider actually in use, e.g. "cpu", "cuda", "wasm". */
-  readonly device: string;
+  /** Where the model really runs: "cpu", "webgpu", "cuda", or "wasm" (TF.js). */
+  readonly device: Device;
+  /** The adapter behind an accelerator, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)" (lavapipe) or "NVIDIA H200"; absent on the CPU or when unknown. */
+  readonly adapter?: string;
   /** Resolved directory or hub id the model came from. */
   readonly source: string;
   /** Class labels, in logit order, for classification models. */

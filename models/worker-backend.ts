@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { asCapserveError, CapserveError } from '../core/errors.js';
+import { asCapserveError, CapserveError, isErrorCode } from '../core/errors.js';
+import { gpuLockBuffer } from './devices/gpu-lock.js';
 import { type PaddingStats } from './length-buckets.js';
 import { type BackendKind, type BackendLoader, type ModelBackend, type ModelInfo, type RunOptions } from './types.js';
 import { type FromWorker, type ToWorker } from './worker-protocol.js';
@@ -25,14 +26,14 @@ function startWorker(workerData: unknown): Worker {
  */
 export const loadInWorker: BackendLoader = (spec, options) =>
   new Promise<ModelBackend>((resolve, reject) => {
-    const worker = startWorker({ spec, options });
+    const worker = startWorker({ spec, options, gpuLock: gpuLockBuffer() });
     const onFirst = (message: FromWorker): void => {
       if (message.type === 'ready') {
         worker.off('error', onEarlyError);
         resolve(new WorkerBackend(worker, message.info, message.padding));
       } else if (message.type === 'load-failed') {
         void worker.terminate();
-        const code = message.code === 'MODEL_LOAD_FAILED' || message.code === 'CONFIG_INVALID' ? message.code : 'MODEL_LOAD_FAILED';
+        const code = isErrorCode(message.code) ? message.code : 'MODEL_LOAD_FAILED';
         reject(new CapserveError(code, message.message));
       }
     };
@@ -110,7 +111,9 @@ class WorkerBackend implements ModelBackend {
       if (message.padding !== undefined) this.#padding = message.padding;
       waiter?.resolve(message.outputs);
     } else {
-      waiter?.reject(new Error(message.message));
+      // A lost device in the worker makes this instance dead here, so the pool reloads it (a new worker, a new device context).
+      if (message.lost === true) this.#dead ??= new CapserveError('DEVICE_UNAVAILABLE', message.message);
+      waiter?.reject(isErrorCode(message.code) ? new CapserveError(message.code, message.message) : new Error(message.message));
     }
   }
 }

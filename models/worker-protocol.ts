@@ -9,4 +9,12 @@ export type FromWorker =
   | { readonly type: 'ready'; readonly info: ModelInfo; readonly padding?: PaddingStats }
   | { readonly type: 'load-failed'; readonly message: string; readonly code?: string }
   | { readonly type: 'result'; readonly id: number; readonly outputs: Float32Array[]; readonly padding?: PaddingStats }
-  | { readonly type: 'run-failed'; readonly id: number; readonly message: string };
+  | {
+      readonly type: 'run-failed';
+      readonly id: number;
+      readonly message: string;
+      /** The registry code of a coded failure (e.g. DEVICE_UNAVAILABLE). */
+      readonly code?: string;
+      /** The backend can no longer run (its device is lost): the pool must reload this instance. */
+      readonly lost?: boolean;
+    };

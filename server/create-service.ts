@@ -39,6 +39,7 @@ function createPool(config: ServerConfig, capabilities: CapabilitiesConfig, load
     loaders,
     undefined,
     config.maxBatchTexts,
+    config.measureCostCurve ? {} : undefined,
   );
 }
 
@@ -63,6 +64,7 @@ export function createService(
       maxConcurrentBatches: config.maxConcurrentBatches,
       capabilityTimeoutMs: config.capabilityTimeoutMs,
     },
+    targetLatencyMs: config.targetLatencyMs,
     resultCache: { maxEntries: config.resultCacheSize, ttlMs: config.resultCacheTtlMs },
     maxQueuedTexts: config.maxQueuedTexts,
     loadFailure: config.modelLoadFailure,

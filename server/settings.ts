@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { deviceRequests } from '../models/devices/device.js';
 import { ApiKeys, parseApiKeys } from './api-keys.js';
 import { flag, int, setting, underProjectRoot } from './define-setting.js';
 
@@ -47,8 +48,9 @@ const models = {
   }),
   device: setting({
     env: 'DEVICE',
-    description: 'Execution device: "cuda" tries the CUDA execution provider first.',
-    schema: z.enum(['cpu', 'cuda']).default('cpu'),
+    description:
+      'Where the onnx and transformers models and OCR run unless a model names its own `device`: "cpu"; "webgpu" (onnxruntime\'s WebGPU provider over Vulkan: an NVIDIA driver, or Mesa lavapipe in software); "cuda" (needs the CUDA build, see Dockerfile.cuda); "auto" (cuda, else webgpu, else cpu). An explicit device that cannot start fails start-up with DEVICE_UNAVAILABLE.',
+    schema: z.enum(deviceRequests).default('cpu'),
   }),
   allowRemoteModels: setting({ env: 'ALLOW_REMOTE_MODELS', description: 'Let transformers.js download hub models.', schema: flag('0') }),
   modelThreads: setting({
@@ -65,6 +67,12 @@ const models = {
     env: 'MODEL_LOAD_FAILURE',
     description: '"fail" stops start-up when a model fails to load; "degrade" serves without its capabilities.',
     schema: z.enum(['fail', 'degrade']).default('fail'),
+  }),
+  measureCostCurve: setting({
+    env: 'MEASURE_COST_CURVE',
+    description:
+      "Measure each model's cost curve at load (one call's latency at 1, 2, 4, … MAX_BATCH_TEXTS texts; a few seconds at most) for TARGET_LATENCY_MS and `/stats`; 0 skips it.",
+    schema: flag('1'),
   }),
   capabilityTimeoutMs: setting({
     env: 'CAPABILITY_TIMEOUT_MS',
@@ -89,6 +97,12 @@ const batching = {
     env: 'MAX_BATCH_TOKENS',
     description: 'A window closes at once when its texts hold this many estimated tokens.',
     schema: int(16_384, 1, 10_000_000),
+  }),
+  targetLatencyMs: setting({
+    env: 'TARGET_LATENCY_MS',
+    description:
+      "Latency budget of a batch's oldest request (its wait plus the batch's run predicted from the models' cost curves): each batch is the largest that fits, within MAX_BATCH_TEXTS; 0 keeps the fixed limits.",
+    schema: int(50, 0, 600_000),
   }),
   maxConcurrentBatches: setting({
     env: 'MAX_CONCURRENT_BATCHES',

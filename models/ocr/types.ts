@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type Placement, deviceRequests } from '../devices/device.js';
 
 /** An axis-aligned rectangle in pixels of the (EXIF-oriented) input image. */
 export interface OcrBox {
@@ -36,6 +37,8 @@ export interface OcrEngine {
   recognize(image: Buffer, signal?: AbortSignal): Promise<OcrResult>;
   /** Waits for the running call, then releases the sessions. Later calls reject. */
   close(): Promise<void>;
+  /** Where the sessions run. */
+  readonly placement: Placement;
 }
 
 /** Options of `loadPaddleOcr`, validated once at load and frozen. */
@@ -45,6 +48,8 @@ export const ocrOptionsSchema = z
     modelDir: z.string().min(1).optional(),
     /** onnxruntime intra-op threads per session; 0 lets onnxruntime choose. @default 0 */
     intraOpThreads: z.number().int().min(0).max(256).default(0),
+    /** Where the three sessions run (see models/devices). @default "cpu" */
+    device: z.enum(deviceRequests).default('cpu'),
     /** The longer side of the detection input is scaled down to at most this. @default 960 */
     limitSideLen: z.number().int().min(32).max(4096).default(960),
     /** Probability above which a pixel of the detection map is text. @default 0.3 */

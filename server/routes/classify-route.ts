@@ -1,5 +1,6 @@
 import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { replyError } from '../../batcher/reply-error.js';
 import { type BatchReply } from '../../batcher/types.js';
 import { deadlineSignal } from '../deadline.js';
 import { CapserveError } from '../../core/errors.js';
@@ -82,12 +83,8 @@ export function classifyRoute(service: CapserveService, limits: ClassifyLimits):
           deadline.clear();
         }
         request.log.debug({ batchId: answer.batch.id, texts: request.body.texts.length }, 'classified');
-        const [first] = answer.failures;
-        if (first !== undefined) {
-          throw new CapserveError(first.code, answer.failures.map((f) => f.message).join('; '), {
-            details: { failures: answer.failures },
-          });
-        }
+        const failed = replyError(answer);
+        if (failed !== undefined) throw failed;
         return {
           results: answer.results,
           batch: answer.batch,

@@ -7,7 +7,12 @@ export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {
     app.get('/health', { schema: { summary: 'Liveness: the process answers.' } }, async () => ({ status: 'ok', phase: service.phase }));
 
     app.get('/health/ready', { schema: { summary: 'Readiness: every model is loaded and requests are accepted.' } }, async (_request, reply) => {
-      const models = service.pool.status().map(({ name, state, error }) => ({ name, state, ...(error ? { error } : {}) }));
+      const models = service.pool.status().map(({ name, state, error, info }) => ({
+        name,
+        state,
+        ...(info === undefined ? {} : { device: info.device, ...(info.adapter === undefined ? {} : { adapter: info.adapter }) }),
+        ...(error ? { error } : {}),
+      }));
       reply.code(service.ready ? 200 : 503);
       return { ready: service.ready, phase: service.phase, models };
     });
@@ -21,6 +26,7 @@ export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {
       ...service.stats.snapshot(),
       resultCache: service.resultCacheStats(),
       models: service.pool.status(),
+      costCurves: service.pool.costCurves(),
     }));
 
     app.get('/metrics', { schema: { summary: 'Prometheus metrics.', hide: true } }, async (_request, reply) => {

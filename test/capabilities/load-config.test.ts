@@ -43,3 +43,8 @@ t.test('syntax errors and duplicate keys name their line', async (t) => {
   t.throws(() => parseCapabilitiesText('capabilities:\n  - name: a\n    name: b\n    kind: text-stats\n', 'c.yaml'), { message: /\(line 3, column 5\).*unique/i });
   t.throws(() => parseCapabilitiesText('{ "capabilities": [ }', 'c.json'), { code: 'CONFIG_INVALID', message: /cannot parse capabilities config c\.json \(line 1/ });
 });
+
+t.test('a model device that is not cpu, webgpu, cuda or auto is refused with its line and column', async (t) => {
+  const text = ['models:', '  - name: m', '    backend: onnx', '    task: embedding', '    path: x', '    device: tpu', 'capabilities: []', ''].join('\n');
+  t.throws(() => parseCapabilitiesText(text, 'bad.yaml'), { code: 'CONFIG_INVALID', message: /models\.0\.device \(line 6, column 13\): .*"cpu".*"webgpu".*"cuda".*"auto"/ });
+});

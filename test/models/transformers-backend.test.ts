@@ -99,15 +99,19 @@ t.test('relative paths resolve against modelsDir', async (t) => {
   t.equal(backend.info.source, dir);
 });
 
-t.test('device cuda falls back to cpu when the CUDA provider cannot start, and says so', async (t) => {
+t.test('an explicit cuda never falls back silently: it runs on cuda or fails with DEVICE_UNAVAILABLE', async (t) => {
   const dir = await tinyBertDir();
-  const backend = await loadTransformersBackend(spec({ task: 'classification', path: dir }), { ...options, device: 'cuda' });
-  t.teardown(() => backend.close());
   const ortDir = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
   const cudaLibrary = path.join(ortDir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
-  if (!existsSync(cudaLibrary)) t.equal(backend.info.device, 'cpu', 'no CUDA provider installed: cpu');
-  else t.ok(['cpu', 'cuda'].includes(backend.info.device));
-  t.equal((await backend.run(['hello'])).length, 1);
+  const loading = loadTransformersBackend(spec({ task: 'classification', path: dir }), { ...options, device: 'cuda' });
+  if (existsSync(cudaLibrary)) {
+    const backend = await loading.catch((error: unknown) => error);
+    // With the provider installed but no GPU, it still must not pretend: cuda or a coded refusal.
+    if (backend instanceof Error) t.match(backend, { code: 'DEVICE_UNAVAILABLE' });
+    else t.teardown(() => (backend as { close(): Promise<void> }).close());
+    return;
+  }
+  await t.rejects(loading, { code: 'DEVICE_UNAVAILABLE', message: /model "tiny": device "cuda" cannot start: cuda: the CUDA execution provider cannot load/ }, 'no CUDA provider installed');
 });
 
 t.test('a missing model directory is an error naming the model and the path', async (t) => {
