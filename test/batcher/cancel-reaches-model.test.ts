@@ -4,29 +4,9 @@ import { embeddingCapability } from '../../capabilities/builtin/model-capabiliti
 import { CapabilityRegistry } from '../../capabilities/registry.js';
 import { ManualTime } from '../../core/manual-time.js';
 import { ModelPool } from '../../models/pool.js';
-import { type BackendLoader, type ModelBackend, modelSpecSchema } from '../../models/types.js';
-
-/** The model seam, held by the test: each call waits for `release` and answers each text's length. */
-function heldBackend() {
-  const calls: { texts: string[]; release: () => void }[] = [];
-  const backend: ModelBackend = {
-    info: { name: 'm', backend: 'onnx', task: 'embedding', device: 'cpu', source: '-', dimensions: 1 },
-    run: (texts) =>
-      new Promise((resolve) => {
-        calls.push({ texts: [...texts], release: () => resolve(texts.map((text) => Float32Array.of(text.length))) });
-      }),
-    close: async () => {},
-  };
-  return { backend, calls };
-}
-
-/** Waits, turn of the event loop by turn, until the condition holds. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; !condition(); i += 1) {
-    if (i > 1000) throw new Error('the condition never held');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
+import { type BackendLoader, modelSpecSchema } from '../../models/types.js';
+import { heldBackend } from '../helpers/held-backend.js';
+import { until } from '../helpers/until.js';
 
 /** A real pool and embedding capability over one model instance whose calls the test releases. */
 async function setup(t: Test, capabilityTimeoutMs?: number) {
@@ -60,7 +40,7 @@ t.test('a queued model call is dropped once every request of its execution is ca
   const { pool, batcher, time, calls } = await setup(t);
   const first = batcher.submit({ texts: ['x'], capabilities: ['embed'] });
   time.advance(10);
-  await until(() => calls.length === 1);
+  await until(() => calls.length === 1, { what: 'the first model call', intervalMs: 1 });
 
   // Batch 2: both its requests will be cancelled while its model call waits behind batch 1's.
   const a = new AbortController();
@@ -68,7 +48,7 @@ t.test('a queued model call is dropped once every request of its execution is ca
   const cancelledA = batcher.submit({ texts: ['a1'], capabilities: ['embed'], signal: a.signal });
   const cancelledB = batcher.submit({ texts: ['b1', 'shared'], capabilities: ['embed'], signal: b.signal });
   time.advance(10);
-  await until(() => pool.depth('m') === 2);
+  await until(() => pool.depth('m') === 2, { what: 'two calls on the model', intervalMs: 1 });
   a.abort();
   await t.rejects(cancelledA, { code: 'REQUEST_CANCELLED' });
   t.equal(pool.depth('m'), 2, 'one request still waits, so the execution stays queued');
@@ -81,12 +61,12 @@ t.test('a queued model call is dropped once every request of its execution is ca
   const live = batcher.submit({ texts: ['c1'], capabilities: ['embed'] });
   const cancelledD = batcher.submit({ texts: ['d1'], capabilities: ['embed'], signal: d.signal });
   time.advance(10);
-  await until(() => pool.depth('m') === 2);
+  await until(() => pool.depth('m') === 2, { what: 'two calls on the model', intervalMs: 1 });
   d.abort();
   await t.rejects(cancelledD, { code: 'REQUEST_CANCELLED' });
 
   calls[0]?.release();
-  await until(() => calls.length === 2);
+  await until(() => calls.length === 2, { what: 'the second model call', intervalMs: 1 });
   t.same(calls[1]?.texts, ['c1', 'd1'], 'the texts of batch 2 never reach the model');
   calls[1]?.release();
   t.same((await first).results, [{ embed: [1] }]);
@@ -100,15 +80,15 @@ t.test('a capability past its time limit withdraws its queued model call; the ru
   const { pool, batcher, time, calls } = await setup(t, 1000);
   const running = batcher.submit({ texts: ['running'], capabilities: ['embed'] });
   time.advance(10);
-  await until(() => calls.length === 1);
+  await until(() => calls.length === 1, { what: 'the first model call', intervalMs: 1 });
   const queued = batcher.submit({ texts: ['queued'], capabilities: ['embed'] });
   time.advance(10);
-  await until(() => pool.depth('m') === 2);
+  await until(() => pool.depth('m') === 2, { what: 'two calls on the model', intervalMs: 1 });
   time.advance(1000);
   const replies = await Promise.all([running, queued]);
   t.same(replies.map((r) => r.failures.map((f) => f.code)), [['CAPABILITY_TIMEOUT'], ['CAPABILITY_TIMEOUT']]);
   t.equal(pool.depth('m'), 1, 'only the call in the model is left');
   calls[0]?.release();
-  await until(() => pool.depth('m') === 0);
+  await until(() => pool.depth('m') === 0, { what: 'pool.depth(\'m\') === 0', intervalMs: 1 });
   t.same(calls.map((c) => c.texts), [['running']], 'the timed-out queued texts never reach the model');
 });

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import t from 'tap';
 import { CapserveError } from '../../core/errors.js';
 import { openPlacedSession } from '../../models/devices/open-session.js';
 import { loadOnnxBackend } from '../../models/onnx-backend.js';
 import { loadTransformersBackend } from '../../models/transformers-backend.js';
-import { type LoadOptions, modelSpecSchema } from '../../models/types.js';
+import { type LoadOptions, type ModelBackend, modelSpecSchema } from '../../models/types.js';
 import { tinyBertDir } from '../helpers/tiny-bert.js';
 
 // Point the Vulkan loader at a driver that does not exist, before anything in this process opens
@@ -26,11 +29,21 @@ t.test('an explicit webgpu with no adapter is DEVICE_UNAVAILABLE naming the reas
   }
 });
 
-t.test('an explicit cuda without the CUDA provider library is DEVICE_UNAVAILABLE saying so', async (t) => {
+t.test('an explicit cuda never falls back silently: it runs on cuda or fails with DEVICE_UNAVAILABLE saying why', async (t) => {
   const dir = await tinyBertDir();
-  const error: unknown = await openPlacedSession(`${dir}/onnx/model.onnx`, 'cuda', {}).catch((caught: unknown) => caught);
-  t.match(error, { code: 'DEVICE_UNAVAILABLE', details: { device: 'cuda' } });
-  t.match((error as Error).message, /CUDA execution provider cannot load .*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+  const ortDir = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  const installed = existsSync(path.join(ortDir, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+  for (const [backend, load] of [['onnx', loadOnnxBackend], ['transformers', loadTransformersBackend]] as const) {
+    const outcome: unknown = await load(modelSpecSchema.parse({ name: 'tiny', backend, task: 'embedding', path: dir, device: 'cuda' }), options).catch((error: unknown) => error);
+    if (installed && !(outcome instanceof Error)) {
+      // The CUDA build on a machine with a GPU: it must really be on cuda.
+      t.equal((outcome as ModelBackend).info.device, 'cuda', backend);
+      await (outcome as ModelBackend).close();
+      continue;
+    }
+    t.match(outcome, { code: 'DEVICE_UNAVAILABLE', details: { model: 'tiny', device: 'cuda' } }, backend);
+    if (!installed) t.match((outcome as Error).message, /cuda: the CUDA execution provider cannot load .*ONNXRUNTIME_NODE_INSTALL=cuda12/, `${backend}: says the provider is missing`);
+  }
 });
 
 t.test('auto falls back to the CPU silently, for both backends', async (t) => {
