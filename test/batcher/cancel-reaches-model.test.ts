@@ -89,6 +89,6 @@ t.test('a capability past its time limit withdraws its queued model call; the ru
   t.same(replies.map((r) => r.failures.map((f) => f.code)), [['CAPABILITY_TIMEOUT'], ['CAPABILITY_TIMEOUT']]);
   t.equal(pool.depth('m'), 1, 'only the call in the model is left');
   calls[0]?.release();
-  await until(() => pool.depth('m') === 0, { what: 'pool.depth(\'m\') === 0', intervalMs: 1 });
+  await until(() => pool.depth('m') === 0, { what: 'the model queue to empty', intervalMs: 1 });
   t.same(calls.map((c) => c.texts), [['running']], 'the timed-out queued texts never reach the model');
 });
