@@ -1,3 +1,5 @@
+import { type Clock, systemTime } from '../core/time.js';
+
 /** One measured point of a cost curve: a call of `batch` texts took `ms` (the median of several). */
 export interface CostPoint {
   readonly batch: number;
@@ -19,6 +21,8 @@ export interface CostCurveOptions {
   readonly budgetMs?: number;
   /** Words per measured text, a typical short document. @default 32 */
   readonly words?: number;
+  /** @default systemTime */
+  readonly time?: Clock;
 }
 
 /** A model call: one output per text. */
@@ -58,8 +62,8 @@ export async function measureCostCurve(
   call: MeasuredCall,
   maxBatch: number,
   options: CostCurveOptions = {},
-  clock: () => number = () => performance.now(),
 ): Promise<CostPoint[]> {
+  const clock = (): number => (options.time ?? systemTime).now();
   const repetitions = Math.max(1, options.repetitions ?? 5);
   const budgetMs = options.budgetMs ?? 3000;
   const sizes = batchSizes(maxBatch);

@@ -6,11 +6,22 @@ import { ModelRepository } from './repository/model-repository.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendKind, type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec, type RunOptions } from './types.js';
+import { type Clock, systemTime } from '../core/time.js';
 
 /** `reloading`: an instance crashed (its worker thread died) and is being loaded again. */
 export type ModelState = 'pending' | 'loading' | 'ready' | 'reloading' | 'failed';
 
 /** What `/health/ready`, `/capabilities` and `/metrics` report about one model. */
+/** How a pool runs its models, beyond what each model's spec says. */
+export interface PoolSettings {
+  /** Times loads and cost curves. @default systemTime */
+  readonly time?: Clock;
+  /** Texts one backend call may carry when calls that queued up are merged. @default 64 */
+  readonly maxCallTexts?: number;
+  /** Measure each model's {@link CostCurve} at load (batch sizes up to `maxCallTexts`). @default not measured */
+  readonly costCurve?: CostCurveOptions;
+}
+
 export interface ModelStatus {
   readonly name: string;
   readonly backend: BackendKind;
@@ -51,7 +62,7 @@ export class ModelPool {
   readonly #entries = new Map<string, Entry>();
   readonly #options: LoadOptions;
   readonly #loaders: Readonly<Record<BackendKind, BackendLoader>>;
-  readonly #clock: () => number;
+  readonly #time: Clock;
   readonly #maxCallTexts: number;
   readonly #recovering = new Set<Instance>();
   readonly #costCurve: CostCurveOptions | undefined;
@@ -63,17 +74,13 @@ export class ModelPool {
     specs: readonly ModelSpec[],
     options: LoadOptions,
     loaders: Readonly<Record<BackendKind, BackendLoader>>,
-    clock: () => number = () => performance.now(),
-    /** Texts one backend call may carry when calls that queued up are merged. @default 64 */
-    maxCallTexts = 64,
-    /** Measure each model's {@link CostCurve} at load (batch sizes up to `maxCallTexts`). @default not measured */
-    costCurve?: CostCurveOptions,
+    settings: PoolSettings = {},
   ) {
-    this.#maxCallTexts = maxCallTexts;
-    this.#costCurve = costCurve;
+    this.#maxCallTexts = settings.maxCallTexts ?? 64;
+    this.#costCurve = settings.costCurve;
     this.#options = options;
     this.#loaders = loaders;
-    this.#clock = clock;
+    this.#time = settings.time ?? systemTime;
     for (const spec of specs) {
       if (this.#entries.has(spec.name)) {
         throw new CapserveError('CONFIG_INVALID', `model "${spec.name}" is declared twice`);
@@ -92,7 +99,7 @@ export class ModelPool {
   async load(policy: LoadFailurePolicy): Promise<void> {
     for (const entry of this.#entries.values()) {
       entry.state = 'loading';
-      const began = this.#clock();
+      const began = this.#time.now();
       try {
         const spec = await this.#fromRepository(entry.spec);
         entry.resolved = spec;
@@ -100,7 +107,7 @@ export class ModelPool {
           const backend = await this.#loaders[spec.backend](spec, threadsFor(spec, this.#options));
           entry.instances.push(new InstanceRunner(backend, this.#maxCallTexts));
         }
-        entry.loadMs = this.#clock() - began;
+        entry.loadMs = this.#time.now() - began;
         await this.#measure(entry);
         entry.state = 'ready';
       } catch (error) {
@@ -146,7 +153,7 @@ export class ModelPool {
     const backend = entry.instances[0]?.backend;
     if (this.#costCurve === undefined || backend === undefined) return;
     try {
-      const points = await measureCostCurve((texts) => backend.run(texts), this.#maxCallTexts, this.#costCurve, this.#clock);
+      const points = await measureCostCurve((texts) => backend.run(texts), this.#maxCallTexts, { time: this.#time, ...this.#costCurve });
       entry.costCurve = { model: entry.spec.name, points };
     } catch {
       delete entry.costCurve;

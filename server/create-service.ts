@@ -37,9 +37,7 @@ function createPool(config: ServerConfig, capabilities: CapabilitiesConfig, load
       modelRepository: config.modelRepository,
     },
     loaders,
-    undefined,
-    config.maxBatchTexts,
-    config.measureCostCurve ? {} : undefined,
+    { maxCallTexts: config.maxBatchTexts, ...(config.measureCostCurve ? { costCurve: {} } : {}) },
   );
 }
 

@@ -22,7 +22,7 @@ async function serviceWith(targetLatencyMs: number) {
   };
   const spec = modelSpecSchema.parse({ name: 'm', backend: 'onnx', task: 'embedding', path: 'unused' });
   const options = { modelsDir: '/tmp', device: 'cpu' as const, allowRemoteModels: false, intraOpThreads: 1 };
-  const pool = new ModelPool([spec], options, { ...defaultLoaders, onnx: async () => backend }, () => now, 64, { budgetMs: 100_000 });
+  const pool = new ModelPool([spec], options, { ...defaultLoaders, onnx: async () => backend }, { time: { now: () => now }, maxCallTexts: 64, costCurve: { budgetMs: 100_000 } });
   const service = new CapserveService({
     pool,
     build: async (loaded) => ({

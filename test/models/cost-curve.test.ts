@@ -12,7 +12,7 @@ function fakeModel(cost: (batch: number, call: number) => number) {
   const calls: number[] = [];
   return {
     calls,
-    clock: () => now,
+    time: { now: () => now },
     call: async (texts: readonly string[]) => {
       now += cost(texts.length, calls.length);
       calls.push(texts.length);
@@ -37,7 +37,7 @@ t.test('typical texts: distinct, of the asked length', async (t) => {
 t.test('a first untimed pass, then the median of interleaved rounds at each size', async (t) => {
   // The first call of each size is slow; one round of every size is disturbed, which the median ignores.
   const model = fakeModel((batch, call) => (call < 4 ? 500 : call >= 8 && call < 12 ? 100 : 2 + batch));
-  const points = await measureCostCurve(model.call, 8, { repetitions: 3, budgetMs: 100_000 }, model.clock);
+  const points = await measureCostCurve(model.call, 8, { repetitions: 3, budgetMs: 100_000, time: model.time });
   t.same(points, [
     { batch: 1, ms: 3 },
     { batch: 2, ms: 4 },
@@ -49,15 +49,15 @@ t.test('a first untimed pass, then the median of interleaved rounds at each size
 
 t.test('a point never dips below the one before (a larger batch holds a smaller one\'s work)', async (t) => {
   const model = fakeModel((batch) => (batch === 2 ? 9 : 5));
-  const points = await measureCostCurve(model.call, 4, { repetitions: 1 }, model.clock);
+  const points = await measureCostCurve(model.call, 4, { repetitions: 1, time: model.time });
   t.same(points.map((p) => p.ms), [5, 9, 9]);
 });
 
 t.test('no larger size is kept once its share would pass the time budget', async (t) => {
   const model = fakeModel((batch) => 10 * batch);
-  const points = await measureCostCurve(model.call, 64, { repetitions: 3, budgetMs: 700 }, model.clock);
+  const points = await measureCostCurve(model.call, 64, { repetitions: 3, budgetMs: 700, time: model.time });
   t.same(points.map((p) => p.batch), [1, 2, 4, 8], 'with 16: 150 ms of first calls, then 160 more and 3 rounds of 310');
-  t.ok(model.clock() <= 700, `${model.clock()} ms`);
+  t.ok(model.time.now() <= 700, `${model.time.now()} ms`);
 });
 
 const spec = (dir: string) => modelSpecSchema.parse({ name: 'tiny', backend: 'onnx', task: 'classification', path: dir });
@@ -65,7 +65,7 @@ const options = { modelsDir: '/tmp', device: 'cpu' as const, allowRemoteModels: 
 
 t.test('a real tiny ONNX model: increasing points up to the maximum batch, kept on the pool', async (t) => {
   const dir = await tinyBertDir();
-  const pool = new ModelPool([spec(dir)], options, defaultLoaders, undefined, 64, {});
+  const pool = new ModelPool([spec(dir)], options, defaultLoaders, { maxCallTexts: 64, costCurve: {} });
   t.teardown(() => pool.close());
   const began = performance.now();
   await pool.load('fail');
@@ -86,7 +86,7 @@ t.test('a real tiny ONNX model: increasing points up to the maximum batch, kept 
 
 t.test('not measured unless the pool is asked to', async (t) => {
   const dir = await tinyBertDir();
-  const pool = new ModelPool([spec(dir)], options, defaultLoaders, undefined, 64);
+  const pool = new ModelPool([spec(dir)], options, defaultLoaders, { maxCallTexts: 64 });
   t.teardown(() => pool.close());
   await pool.load('fail');
   t.equal(pool.costCurve('tiny'), undefined);
@@ -108,7 +108,7 @@ t.test('a model whose measurement fails still loads, without a curve', async (t)
       close: async () => {},
     }),
   };
-  const pool = new ModelPool([spec(path.join('/tmp', 'unused'))], options, loaders, undefined, 8, {});
+  const pool = new ModelPool([spec(path.join('/tmp', 'unused'))], options, loaders, { maxCallTexts: 8, costCurve: {} });
   t.teardown(() => pool.close());
   await pool.load('fail');
   t.ok(pool.isReady('tiny'));
