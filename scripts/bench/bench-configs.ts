@@ -5,6 +5,8 @@ import { projectRoot } from '../../core/project-root.js';
 /** The capabilities files each benchmarked model runs under, written into `outDir`. */
 export interface BenchConfigs {
   readonly minilm: (instances: number) => Promise<string>;
+  /** An ONNX embedding model `name` at `dir` behind every embedding capability (as `minilm`). */
+  readonly onnx: (name: string, dir: string, instances: number) => Promise<string>;
   readonly use: () => Promise<string>;
   /** Only `text-stats`: no model, for the server's own overhead. */
   readonly overhead: () => Promise<string>;
@@ -25,14 +27,16 @@ export function benchConfigs(outDir: string, minilmDir: string): BenchConfigs {
     capabilities.map((spec) =>
       spec.params?.examples === undefined ? spec : { ...spec, params: { ...spec.params, examples: path.join(root, 'capabilities', spec.params.examples) } },
     );
+  const onnx = async (name: string, dir: string, instances: number): Promise<string> => {
+    const config = await defaults();
+    return write(`${name}-x${instances}`, {
+      models: [{ name, backend: 'onnx', task: 'embedding', path: dir, maxLength: 128, instances }],
+      capabilities: absolutePaths(config.capabilities).map((spec) => (spec.kind === 'embedding' ? { ...spec, model: name } : spec)),
+    });
+  };
   return {
-    minilm: async (instances) => {
-      const config = await defaults();
-      return write(`minilm-x${instances}`, {
-        models: [{ name: 'minilm', backend: 'onnx', task: 'embedding', path: minilmDir, maxLength: 128, instances }],
-        capabilities: absolutePaths(config.capabilities).map((spec) => (spec.kind === 'embedding' ? { ...spec, model: 'minilm' } : spec)),
-      });
-    },
+    minilm: (instances) => onnx('minilm', minilmDir, instances),
+    onnx,
     use: async () => {
       const config = await defaults();
       return write('use-lite', { ...config, capabilities: absolutePaths(config.capabilities) });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../../core/project-root.js';
 import { freePort } from '../free-port.js';
 
@@ -12,6 +12,17 @@ export interface BenchServer {
 }
 
 
+const fromSource = import.meta.url.endsWith('.ts');
+
+/**
+ * Node's arguments to run `script` (a .ts path relative to the project root): with tsx from
+ * source, or its compiled .js in the same tree as this file when compiled (the GPU bundle has no tsx).
+ */
+export function nodeArgs(script: string): string[] {
+  const file = fileURLToPath(new URL(`../../${fromSource ? script : script.replace(/\.ts$/, '.js')}`, import.meta.url));
+  return fromSource ? ['--import', 'tsx', file] : [file];
+}
+
 /**
  * Starts `script` (relative to the project root) with tsx on a free loopback port and waits
  * until `GET /health/ready` answers 200.
@@ -19,7 +30,7 @@ export interface BenchServer {
 export async function startBenchServer(script: string, env: Record<string, string>, timeoutMs = 120_000): Promise<BenchServer> {
   const port = await freePort();
   const root = projectRoot();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, script)], {
+  const child: ChildProcess = spawn(process.execPath, nodeArgs(script), {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

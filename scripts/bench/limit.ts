@@ -2,6 +2,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AutoTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
+import { type DeviceRequest } from '../../models/devices/device.js';
+import { openPlacedSession } from '../../models/devices/open-session.js';
 import { type ModelBackend } from '../../models/types.js';
 import { type BenchRequest } from './corpus.js';
 
@@ -30,12 +32,19 @@ async function timeBatches(batches: readonly unknown[], size: number, seconds: n
  * The machine's limit for an ONNX model: a raw onnxruntime-node session (the server's session
  * options and threads) on batches tokenised beforehand from texts sorted by length, so that
  * neither tokenising, padding, HTTP nor batching is counted: the best any server could do.
+ * The session opens on `device` as the server's do (models/devices/open-session.ts).
  */
-export async function onnxLimit(modelDir: string, texts: readonly string[], sizes: readonly number[], seconds: number, threads: number): Promise<LimitRow[]> {
+export async function onnxLimit(
+  modelDir: string,
+  texts: readonly string[],
+  sizes: readonly number[],
+  seconds: number,
+  threads: number,
+  device: DeviceRequest = 'cpu',
+): Promise<LimitRow[]> {
   const tokenizer = await AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
-  const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'), {
+  const { session } = await openPlacedSession(path.join(modelDir, 'onnx', 'model.onnx'), device, {
     graphOptimizationLevel: 'all',
-    executionProviders: ['cpu'],
     intraOpNumThreads: threads,
     // As the server's sessions (models/onnx-backend.ts).
     extra: { session: { intra_op: { allow_spinning: '0' } } },

@@ -91,7 +91,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
 const round = (value: number): number => Math.round(value * 100) / 100;
 
-if (process.argv[1]?.endsWith('load.ts')) {
+// load.ts from source, load.js compiled (the GPU bundle).
+if (/load\.[jt]s$/.test(process.argv[1] ?? '')) {
   const options = JSON.parse(process.argv[2] ?? '{}') as LoadOptions;
   runLoad(options).then(
     (result) => process.stdout.write(`${JSON.stringify(result)}\n`),

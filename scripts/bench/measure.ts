@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { promisify } from 'node:util';
-import { projectRoot } from '../../core/project-root.js';
-import { type BenchServer } from './bench-server.js';
+import { type BenchServer, nodeArgs } from './bench-server.js';
 import { type LoadOptions, type LoadResult } from './load.js';
 import { cpuMs, rssMiB } from './proc-stats.js';
 
@@ -31,7 +29,7 @@ export interface Row {
 
 /** Runs the load generator in its own process against `server`. */
 export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(projectRoot(), 'scripts', 'bench', 'load.ts'), JSON.stringify(options)], {
+  const { stdout } = await run(process.execPath, [...nodeArgs('scripts/bench/load.ts'), JSON.stringify(options)], {
     maxBuffer: 16 * 1024 * 1024,
   });
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as LoadResult;

@@ -6,6 +6,8 @@ export interface ModelResults {
   readonly model: string;
   readonly description: string;
   readonly limit: readonly LimitRow[];
+  /** The accelerator capserve reported in /capabilities (webgpu, cuda). */
+  readonly adapter?: string;
   /** Median model time of one request's texts on their own, ms. */
   readonly modelMsPerRequest: number;
   readonly rows: readonly Row[];
@@ -38,9 +40,9 @@ export interface BenchReport {
   readonly soak?: Soak;
 }
 
-export function machineDescription(): string {
+export function machineDescription(accelerator = 'no GPU'): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}, no GPU`;
+  return `${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}, ${accelerator}`;
 }
 
 const cell = (value: number | string): string => String(value);

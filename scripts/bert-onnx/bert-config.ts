@@ -10,12 +10,13 @@ export interface BertShape {
   readonly labels: readonly string[];
 }
 
-export const presetNames = ['tiny', 'minilm-l6'] as const;
+export const presetNames = ['tiny', 'minilm-l6', 'bert-base'] as const;
 export type PresetName = (typeof presetNames)[number];
 
 /**
  * `tiny` is for tests (builds in milliseconds); `minilm-l6` has the shape of
- * all-MiniLM-L6-v2 with a BERT vocabulary size, so its compute cost is realistic.
+ * all-MiniLM-L6-v2 with a BERT vocabulary size, so its compute cost is realistic; `bert-base`
+ * has the shape of bert-base-uncased (110M parameters, about 420 MiB), for the GPU benchmark.
  */
 export const presets: Readonly<Record<PresetName, BertShape>> = Object.freeze({
   tiny: { layers: 2, hidden: 32, heads: 2, intermediate: 64, vocabSize: 1000, maxPositions: 128, labels: ['NEGATIVE', 'POSITIVE'] },
@@ -24,6 +25,15 @@ export const presets: Readonly<Record<PresetName, BertShape>> = Object.freeze({
     hidden: 384,
     heads: 12,
     intermediate: 1536,
+    vocabSize: 30522,
+    maxPositions: 512,
+    labels: ['NEGATIVE', 'POSITIVE'],
+  },
+  'bert-base': {
+    layers: 12,
+    hidden: 768,
+    heads: 12,
+    intermediate: 3072,
     vocabSize: 30522,
     maxPositions: 512,
     labels: ['NEGATIVE', 'POSITIVE'],
