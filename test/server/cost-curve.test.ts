@@ -1,11 +1,10 @@
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { pino } from 'pino';
 import { parseCapabilitiesConfig } from '../../capabilities/load-config.js';
-import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import { createService, reloadCapabilities } from '../../server/create-service.js';
+import { reloadCapabilities } from '../../server/create-service.js';
 import { testDir, writeCapabilities } from '../helpers/full-server.js';
+import { serviceApp } from '../helpers/service-app.js';
 import { tinyBertDir } from '../helpers/tiny-bert.js';
 
 /** A server over the tiny BERT classifier and a model-free capability, started, from these variables. */
@@ -19,13 +18,7 @@ async function start(t: Test, env: Record<string, string>) {
       { name: 'stats', kind: 'text-stats' },
     ],
   });
-  const logger = pino({ level: 'silent' });
-  const service = createService(config, capabilities, logger);
-  const app = await buildApp({ service, config, logger });
-  t.teardown(async () => {
-    await app.close();
-    await service.stop(1000);
-  });
+  const { app, service } = await serviceApp(t, config, capabilities);
   await service.start();
   return { app, service, config };
 }

@@ -1,10 +1,8 @@
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { pino } from 'pino';
 import { parseCapabilitiesConfig } from '../../capabilities/load-config.js';
-import { buildApp } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import { createService } from '../../server/create-service.js';
+import { serviceApp } from '../helpers/service-app.js';
 import { tinyBertDir } from '../helpers/tiny-bert.js';
 
 /** A user configuration over the generated tiny BERT: an onnx classifier and a transformers embedder with topics on top. */
@@ -24,14 +22,7 @@ async function start(t: Test, extraModels: unknown[] = [], env: Record<string, s
       ...(extraModels.length > 0 ? [{ name: 'broken', kind: 'embedding', model: 'ghost' }] : []),
     ],
   });
-  const logger = pino({ level: 'silent' });
-  const service = createService(config, capabilities, logger);
-  const app = await buildApp({ service, config, logger });
-  t.teardown(async () => {
-    await app.close();
-    await service.stop(1000);
-  });
-  return { app, service };
+  return serviceApp(t, config, capabilities);
 }
 
 t.test('user models on the onnx and transformers backends serve through the batcher', async (t) => {
