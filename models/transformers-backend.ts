@@ -12,7 +12,7 @@ import { CapserveError, isCapserveError } from '../core/errors.js';
 import { adapterOf } from './devices/adapter.js';
 import { candidatesFor, type Placement } from './devices/device.js';
 import { deviceError } from './devices/device-error.js';
-import { deviceRefusal } from './devices/open-session.js';
+import { deviceRefusal, isSoftwareAdapter } from './devices/open-session.js';
 import { DeviceGuard } from './devices/device-guard.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
@@ -59,6 +59,11 @@ async function openPipeline(spec: ModelSpec, modelId: string, local: boolean, op
       continue;
     }
     const adapter = device === 'cpu' ? undefined : await adapterOf(device);
+    if (request === 'auto' && adapter !== undefined && isSoftwareAdapter(adapter)) {
+      await pipe.dispose();
+      refusals.push(`${device}: only a software adapter (${adapter})`);
+      continue;
+    }
     return { pipe, placement: { device, ...(adapter === undefined ? {} : { adapter }) } };
   }
   throw new CapserveError('DEVICE_UNAVAILABLE', `device "${request}" cannot start: ${refusals.join('; ')}`, { details: { device: request, reasons: refusals } });

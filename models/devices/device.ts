@@ -1,4 +1,4 @@
-/** Devices a model may ask for. `auto` takes the best that starts: cuda, then webgpu, then cpu. */
+/** Devices a model may ask for. `auto` takes the best that starts: cuda, then webgpu on a hardware adapter, then cpu. */
 export const deviceRequests = ['cpu', 'webgpu', 'cuda', 'auto'] as const;
 export type DeviceRequest = (typeof deviceRequests)[number];
 

@@ -28,6 +28,13 @@ export async function openPlacedSession(file: string, request: DeviceRequest, op
     try {
       const session = await ort.InferenceSession.create(file, { ...options, executionProviders: [device] });
       const adapter = device === 'cpu' ? undefined : await adapterOf(device);
+      // `auto` wants speed: a software adapter (lavapipe) emulates the GPU on the CPU, slower than
+      // the CPU provider itself, so only an explicit `webgpu` takes one.
+      if (request === 'auto' && adapter !== undefined && isSoftwareAdapter(adapter)) {
+        await session.release();
+        refusals.push(`${device}: only a software adapter (${adapter})`);
+        continue;
+      }
       return { session, placement: { device, ...(adapter === undefined ? {} : { adapter }) } };
     } catch (error) {
       // On the CPU every provider is there: the model itself is at fault, which is not a device error.
@@ -61,5 +68,8 @@ export function deviceRefusal(device: 'webgpu' | 'cuda', error: unknown): string
   }
   return firstLine(message);
 }
+
+/** Mesa's lavapipe (llvmpipe) and Google's SwiftShader run Vulkan on the CPU. */
+export const isSoftwareAdapter = (adapter: string): boolean => /llvmpipe|lavapipe|swiftshader/i.test(adapter);
 
 const firstLine = (text: string): string => (text.split('\n')[0] ?? text).slice(0, 300);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { isSoftwareAdapter } from '../../models/devices/open-session.js';
 import { loadOnnxBackend } from '../../models/onnx-backend.js';
 import { loadTransformersBackend } from '../../models/transformers-backend.js';
 import { type BackendLoader, type LoadOptions, modelSpecSchema, type ModelTask } from '../../models/types.js';
@@ -36,3 +37,16 @@ for (const [backend, load] of loaders) {
     });
   }
 }
+
+t.test('auto passes a software adapter by: lavapipe emulates the GPU on the CPU, slower than the CPU provider', async (t) => {
+  if (!(await hasWebgpu(t))) return;
+  const dir = await tinyBertDir();
+  for (const [backend, load] of loaders) {
+    const model = await load(modelSpecSchema.parse({ name: 'tiny', backend, task: 'embedding', path: dir, device: 'auto' }), options);
+    t.teardown(() => model.close());
+    const explicit = await load(modelSpecSchema.parse({ name: 'tiny', backend, task: 'embedding', path: dir, device: 'webgpu' }), options);
+    t.teardown(() => explicit.close());
+    const software = isSoftwareAdapter(explicit.info.adapter ?? '');
+    t.equal(model.info.device, software ? 'cpu' : 'webgpu', `${backend}: the adapter is ${explicit.info.adapter}`);
+  }
+});
