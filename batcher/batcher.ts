@@ -97,6 +97,14 @@ export class Batcher {
     return this.#running.size;
   }
 
+  /**
+   * Every batch slot is taken, so a new request waits for one: the state in which the measured
+   * throughput is the machine's capacity rather than the arrival rate of a lightly loaded server.
+   */
+  get saturated(): boolean {
+    return this.#running.size >= this.#options.maxConcurrentBatches;
+  }
+
   /** Adds a request to the open window; resolves when all its capabilities are computed. */
   submit(request: BatchRequest): Promise<BatchReply> {
     if (this.#closed) return Promise.reject(new CapserveError('SHUTTING_DOWN'));

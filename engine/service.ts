@@ -28,6 +28,11 @@ export interface ServiceOptions {
   readonly resultCache?: { readonly maxEntries: number; readonly ttlMs: number };
   /** Texts queued or running before new requests are refused with OVERLOADED (429). @default no limit */
   readonly maxQueuedTexts?: number;
+  /**
+   * Longest predicted wait (backlog plus the request's texts over the measured throughput, while
+   * every batch slot is busy) before a request is refused with OVERLOADED (429). 0: off. @default 0
+   */
+  readonly maxQueueWaitMs?: number;
   readonly loadFailure: LoadFailurePolicy;
   readonly logger: FastifyBaseLogger;
   /** @default systemTime */
@@ -174,18 +179,10 @@ export class CapserveService {
     const capabilities = this.#capabilities;
     if (this.#phase === 'stopping' || this.#phase === 'stopped') return Promise.reject(new CapserveError('SHUTTING_DOWN'));
     if (batcher === undefined || capabilities === undefined) return Promise.reject(new CapserveError('NOT_READY'));
-    const backlog = batcher.queuedTexts + batcher.runningTexts;
-    const limit = this.#options.maxQueuedTexts ?? Number.POSITIVE_INFINITY;
-    if (backlog + request.texts.length > limit) {
-      // Before any work: the client is told when the backlog should have drained at the measured rate.
-      const rate = batcher.textsPerSecond();
-      const retryAfterSeconds = Math.min(300, Math.max(1, Math.ceil(rate > 0 ? backlog / rate : 5)));
+    const overloaded = this.#admit(batcher, request.texts.length);
+    if (overloaded !== undefined) {
       this.metrics.rejected('overloaded');
-      return Promise.reject(
-        new CapserveError('OVERLOADED', `${backlog} texts are queued or running (limit ${limit}); retry in about ${retryAfterSeconds} s`, {
-          details: { retryAfterSeconds, queuedTexts: backlog, limit },
-        }),
-      );
+      return Promise.reject(overloaded);
     }
     try {
       checkRequested(request.capabilities, capabilities.registry.names());
@@ -210,6 +207,35 @@ export class CapserveService {
       }
       return reply;
     });
+  }
+
+  /**
+   * Admission control, before any work: OVERLOADED when the backlog plus this request's texts
+   * pass MAX_QUEUED_TEXTS (the hard cap), or when they would take longer than MAX_QUEUE_WAIT_MS
+   * to drain at the measured rate. The wait is predicted only while every batch slot is busy: a
+   * request that finds a free slot starts at once, and a lightly loaded server's throughput is
+   * its arrival rate, not its capacity, so dividing by it would refuse requests an idle machine
+   * could serve. The client is told when the backlog should have drained at the measured rate.
+   */
+  #admit(batcher: Batcher, texts: number): CapserveError | undefined {
+    const backlog = batcher.queuedTexts + batcher.runningTexts;
+    const limit = this.#options.maxQueuedTexts ?? Number.POSITIVE_INFINITY;
+    const rate = batcher.textsPerSecond();
+    const retryAfterSeconds = Math.min(300, Math.max(1, Math.ceil(rate > 0 ? backlog / rate : 5)));
+    if (backlog + texts > limit) {
+      return new CapserveError('OVERLOADED', `${backlog} texts are queued or running (limit ${limit}); retry in about ${retryAfterSeconds} s`, {
+        details: { retryAfterSeconds, queuedTexts: backlog, limit },
+      });
+    }
+    const maxQueueWaitMs = this.#options.maxQueueWaitMs ?? 0;
+    if (maxQueueWaitMs <= 0 || rate <= 0 || !batcher.saturated) return undefined;
+    const predictedWaitMs = Math.ceil(((backlog + texts) * 1000) / rate);
+    if (predictedWaitMs <= maxQueueWaitMs) return undefined;
+    return new CapserveError(
+      'OVERLOADED',
+      `${backlog} texts are queued or running; at ${Math.round(rate)} texts/s this request would wait about ${predictedWaitMs} ms (limit ${maxQueueWaitMs} ms); retry in about ${retryAfterSeconds} s`,
+      { details: { retryAfterSeconds, queuedTexts: backlog, ...(Number.isFinite(limit) ? { limit } : {}), predictedWaitMs, maxQueueWaitMs } },
+    );
   }
 
   /** Cross-batch sharing and the result cache: size, hits, in-flight hits, misses, hit rate. */

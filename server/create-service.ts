@@ -65,6 +65,7 @@ export function createService(
     targetLatencyMs: config.targetLatencyMs,
     resultCache: { maxEntries: config.resultCacheSize, ttlMs: config.resultCacheTtlMs },
     maxQueuedTexts: config.maxQueuedTexts,
+    maxQueueWaitMs: config.maxQueueWaitMs,
     loadFailure: config.modelLoadFailure,
     logger,
   });

@@ -49,7 +49,7 @@ const models = {
   device: setting({
     env: 'DEVICE',
     description:
-      'Where the onnx and transformers models and OCR run unless a model names its own `device`: "cpu"; "webgpu" (onnxruntime\'s WebGPU provider over Vulkan: an NVIDIA driver, or Mesa lavapipe in software); "cuda" (needs the CUDA build, see Dockerfile.cuda); "auto" (cuda, else webgpu, else cpu). An explicit device that cannot start fails start-up with DEVICE_UNAVAILABLE.',
+      'Where the onnx and transformers models and OCR run unless a model names its own `device`: "cpu"; "webgpu" (onnxruntime\'s WebGPU provider over Vulkan: an NVIDIA driver, or Mesa lavapipe in software); "cuda" (needs the CUDA build, see Dockerfile.cuda); "auto" (cuda, else webgpu on a hardware adapter, else cpu). An explicit device that cannot start fails start-up with DEVICE_UNAVAILABLE.',
     schema: z.enum(deviceRequests).default('cpu'),
   }),
   allowRemoteModels: setting({ env: 'ALLOW_REMOTE_MODELS', description: 'Let transformers.js download hub models.', schema: flag('0') }),
@@ -113,6 +113,12 @@ const batching = {
     env: 'MAX_QUEUED_TEXTS',
     description: 'Texts queued or running in the batcher before new requests get 429.',
     schema: int(4096, 1, 10_000_000),
+  }),
+  maxQueueWaitMs: setting({
+    env: 'MAX_QUEUE_WAIT_MS',
+    description:
+      'While every batch slot is busy, a request whose texts would wait longer than this behind the backlog (queued and running texts plus its own, over the throughput of the last 10 s) gets 429 OVERLOADED at once instead of queueing; 0 (the default) turns it off. Off by default because clients that resend a 429 at once, without honouring Retry-After, turn it into a storm of refusals that costs the model CPU (measured: MiniLM at 256 such clients served 67 texts/s with 5000 against 141 without). Set it (e.g. 5000, above the 64-client p99 of both benchmark models on 2 vCPUs) when clients back off. MAX_QUEUED_TEXTS stays the hard cap.',
+    schema: int(0, 0, 3_600_000),
   }),
   resultCacheSize: setting({
     env: 'RESULT_CACHE_SIZE',

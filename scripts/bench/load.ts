@@ -4,7 +4,7 @@
  *   tsx scripts/bench/load.ts '{"url":"http://127.0.0.1:8080","connections":64,"durationSec":8,"seed":1}'
  *
  * Prints one JSON line: requests answered, errors, latency percentiles (exact, from every
- * response), requests/s and texts/s.
+ * 2xx response), requests/s and texts/s (2xx only; refusals count in non2xx).
  */
 import autocannon from 'autocannon';
 import { type BenchRequest, makeRequests } from './corpus.js';
@@ -69,8 +69,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     ],
   }, (error, result) => (error ? fail(error) : finish(result)));
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-    latencies.push(responseTime);
+    // Texts/s and latency are of answered requests only: a quick 429 (admission control) is
+    // neither throughput nor a latency the client waited for results; it counts in non2xx.
     if (statusCode < 200 || statusCode >= 300) non2xx += 1;
+    else latencies.push(responseTime);
   });
   const result = await done;
   latencies.sort((a, b) => a - b);

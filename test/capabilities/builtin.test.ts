@@ -1,10 +1,13 @@
 import t from 'tap';
 import { alertRulesCapability } from '../../capabilities/builtin/alert-rules.js';
 import { catalogueRecommendationsCapability } from '../../capabilities/builtin/catalogue-recommendations.js';
+import { type BuildDeps } from '../../capabilities/builtin/build-deps.js';
 import { languageIdCapability } from '../../capabilities/builtin/language-id.js';
+import { embeddingCapability } from '../../capabilities/builtin/model-capabilities.js';
 import { textStatsCapability } from '../../capabilities/builtin/text-stats.js';
 import { capabilitySpecSchema, type CapabilitySpec } from '../../capabilities/config-schema.js';
 import { type CapabilityContext } from '../../capabilities/types.js';
+import { type ModelPool } from '../../models/pool.js';
 
 function spec<K extends CapabilitySpec['kind']>(raw: Record<string, unknown>): Extract<CapabilitySpec, { kind: K }> {
   return capabilitySpecSchema.parse(raw) as Extract<CapabilitySpec, { kind: K }>;
@@ -91,4 +94,15 @@ t.test('text-stats counts characters (code points), words and estimated tokens',
   t.same(plain, { characters: 9, words: 2, estimatedTokens: 3 });
   t.same(spaced, { characters: 19, words: 3, estimatedTokens: 5 }, 'whitespace counts towards the character estimate');
   t.same(emoji, { characters: 4, words: 2, estimatedTokens: 3 });
+});
+
+t.test('embedding: plain arrays with the model\'s float32 values, the same JSON as Array.from', async (t) => {
+  const vectors = [Float32Array.from([0.1, -2.5e-8, 3, -0]), new Float32Array(0)];
+  const pool = { run: async () => vectors } as unknown as ModelPool;
+  const deps: BuildDeps = { pool, configDir: '.', runCapability: async () => [], repository: undefined };
+  const embedding = embeddingCapability(spec<'embedding'>({ name: 'e', kind: 'embedding', model: 'm' }), deps);
+  const results = await embedding.run(['a', 'b'], context({}));
+  t.ok(results.every((r) => Array.isArray(r)));
+  t.same(results, vectors.map((v) => Array.from(v)));
+  t.equal(JSON.stringify(results), JSON.stringify(vectors.map((v) => Array.from(v))));
 });
