@@ -9,10 +9,9 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { CapserveError, isCapserveError } from '../core/errors.js';
-import { adapterOf } from './devices/adapter.js';
-import { candidatesFor, type Placement } from './devices/device.js';
+import { type Placement } from './devices/device.js';
 import { deviceError } from './devices/device-error.js';
-import { deviceRefusal, isSoftwareAdapter } from './devices/open-session.js';
+import { placeOnDevice } from './devices/place.js';
 import { DeviceGuard } from './devices/device-guard.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
@@ -32,18 +31,12 @@ interface LoadedPipeline {
   dispose(): Promise<void>;
 }
 
-/**
- * Opens the pipeline on the requested device (see {@link candidatesFor}): an explicit device
- * that cannot start is DEVICE_UNAVAILABLE with transformers.js's reason; only `auto` falls back.
- */
+/** Opens the pipeline on the requested device ({@link placeOnDevice}). */
 async function openPipeline(spec: ModelSpec, modelId: string, local: boolean, options: LoadOptions): Promise<{ pipe: LoadedPipeline; placement: Placement }> {
   const task = spec.task === 'classification' ? 'text-classification' : 'feature-extraction';
-  const request = spec.device ?? options.device;
-  const refusals: string[] = [];
-  for (const device of candidatesFor(request)) {
-    let pipe: LoadedPipeline;
-    try {
-      pipe = await pipeline(task, modelId, {
+  const { opened, placement } = await placeOnDevice<LoadedPipeline>(spec.device ?? options.device, {
+    open: (device) =>
+      pipeline(task, modelId, {
         dtype: 'fp32',
         device,
         local_files_only: local,
@@ -51,22 +44,10 @@ async function openPipeline(spec: ModelSpec, modelId: string, local: boolean, op
           graphOptimizationLevel: 'all',
           ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
         },
-      });
-    } catch (error) {
-      // On the CPU the model itself is at fault, which is not a device error.
-      if (device === 'cpu') throw error;
-      refusals.push(`${device}: ${deviceRefusal(device, error)}`);
-      continue;
-    }
-    const adapter = device === 'cpu' ? undefined : await adapterOf(device);
-    if (request === 'auto' && adapter !== undefined && isSoftwareAdapter(adapter)) {
-      await pipe.dispose();
-      refusals.push(`${device}: only a software adapter (${adapter})`);
-      continue;
-    }
-    return { pipe, placement: { device, ...(adapter === undefined ? {} : { adapter }) } };
-  }
-  throw new CapserveError('DEVICE_UNAVAILABLE', `device "${request}" cannot start: ${refusals.join('; ')}`, { details: { device: request, reasons: refusals } });
+      }),
+    release: (pipe) => pipe.dispose(),
+  });
+  return { pipe: opened, placement };
 }
 
 function labelsOf(config: unknown): string[] | undefined {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isSoftwareAdapter } from '../../models/devices/open-session.js';
+import { isSoftwareAdapter } from '../../models/devices/place.js';
 import { loadOnnxBackend } from '../../models/onnx-backend.js';
 import { loadTransformersBackend } from '../../models/transformers-backend.js';
 import { type BackendLoader, type LoadOptions, modelSpecSchema, type ModelTask } from '../../models/types.js';
