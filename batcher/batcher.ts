@@ -198,16 +198,16 @@ export class Batcher {
 
   #wouldOverflow(entry: QueuedRequest): boolean {
     if (this.#window.length === 0) return false;
-    const limits = this.#limits([...this.#window, entry]);
+    const limits = this.#limits(this.#window, entry);
     return this.#windowTexts + entry.request.texts.length > limits.maxBatchTexts || this.#windowTokens + entry.tokens > limits.maxBatchTokens;
   }
 
-  /** The policy's limits for a batch taken from `entries`: the models they need, the oldest one's wait. */
-  #limits(entries: readonly QueuedRequest[]): BatchLimits {
+  /** The policy's limits for a batch taken from `entries` (and `joining`, a request that would join them): the models they need, the oldest one's wait. */
+  #limits(entries: readonly QueuedRequest[], joining?: QueuedRequest): BatchLimits {
     if (this.#policy === undefined) return this.#options;
     const models = new Set<string>();
     let oldest = Number.POSITIVE_INFINITY;
-    for (const entry of entries) {
+    for (const entry of joining === undefined ? entries : [...entries, joining]) {
       oldest = Math.min(oldest, entry.enqueuedAt);
       for (const capability of entry.closure) {
         if (!this.#modelOf.has(capability)) this.#modelOf.set(capability, this.#registry.get(capability).model);
@@ -215,7 +215,7 @@ export class Batcher {
         if (model !== undefined) models.add(model);
       }
     }
-    return this.#policy.limits({ models, waitedMs: entries.length === 0 ? 0 : this.#time.now() - oldest });
+    return this.#policy.limits({ models, waitedMs: oldest === Number.POSITIVE_INFINITY ? 0 : this.#time.now() - oldest });
   }
 
   /** Adaptive mode: the oldest waiting request goes no later than `windowMs` after it arrived, slot or not. */
