@@ -4,9 +4,10 @@
  *   tsx scripts/bench/load.ts '{"url":"http://127.0.0.1:8080","connections":64,"durationSec":8,"seed":1}'
  *
  * Prints one JSON line: requests answered, errors, latency percentiles (exact, from every
- * 2xx response), requests/s and texts/s (2xx only; refusals count in non2xx).
+ * 2xx response), requests/s and texts/s (2xx only), refusals (429, 503) and other failures.
  */
 import autocannon from 'autocannon';
+import { runBackoffLoad } from './backoff-load.js';
 import { type BenchRequest, makeRequests } from './corpus.js';
 
 export interface LoadOptions {
@@ -19,12 +20,19 @@ export interface LoadOptions {
   /** Use these instead of the generated mix (e.g. one tiny text for the overhead run). */
   readonly requests?: readonly BenchRequest[];
   readonly path?: string;
+  /**
+   * Clients that wait out 429/503 for the Retry-After the server sends and then resend
+   * ({@link runBackoffLoad}); latency then includes the waits. Without it, autocannon's clients
+   * resend at once. Not with `overallRate`.
+   */
+  readonly backoff?: boolean;
 }
 
 export interface LoadResult {
   readonly requests: number;
   readonly errors: number;
-  readonly non2xx: number;
+  /** 429 and 503 answers: admission control and rate limits. */
+  readonly refused: number;
   readonly durationSec: number;
   readonly requestsPerSec: number;
   readonly textsPerSec: number;
@@ -33,6 +41,7 @@ export interface LoadResult {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  if (options.backoff === true) return backoffLoad(options);
   const bodies = (options.requests ?? makeRequests(4000, options.seed)).map((request) => ({
     body: JSON.stringify(request),
     texts: request.texts.length,
@@ -41,7 +50,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let textsSent = 0;
   let sent = 0;
   const latencies: number[] = [];
-  let non2xx = 0;
+  let refused = 0;
+  let failed = 0;
   let finish!: (result: autocannon.Result) => void;
   let fail!: (error: unknown) => void;
   const done = new Promise<autocannon.Result>((resolve, reject) => {
@@ -70,19 +80,31 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }, (error, result) => (error ? fail(error) : finish(result)));
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
     // Texts/s and latency are of answered requests only: a quick 429 (admission control) is
-    // neither throughput nor a latency the client waited for results; it counts in non2xx.
-    if (statusCode < 200 || statusCode >= 300) non2xx += 1;
+    // neither throughput nor a latency the client waited for results; it counts as refused.
+    if (statusCode === 429 || statusCode === 503) refused += 1;
+    else if (statusCode < 200 || statusCode >= 300) failed += 1;
     else latencies.push(responseTime);
   });
   const result = await done;
+  return summarise(latencies, sent === 0 ? 0 : textsSent / sent, result.duration, { errors: result.errors + result.timeouts + failed, refused });
+}
+
+async function backoffLoad(options: LoadOptions): Promise<LoadResult> {
+  const requests = options.requests ?? makeRequests(4000, options.seed);
+  const result = await runBackoffLoad({ ...options, path: options.path ?? '/classify', requests });
+  return summarise(result.latencies, result.answered === 0 ? 0 : result.texts / result.answered, result.seconds, {
+    errors: result.failed,
+    refused: result.refused,
+  });
+}
+
+/** The figures of a run from the latencies (ms) of its answered requests. */
+function summarise(latencies: number[], meanTexts: number, seconds: number, counts: { errors: number; refused: number }): LoadResult {
   latencies.sort((a, b) => a - b);
   const at = (p: number): number => round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN);
-  const meanTexts = sent === 0 ? 0 : textsSent / sent;
-  const seconds = result.duration;
   return {
     requests: latencies.length,
-    errors: result.errors + result.timeouts,
-    non2xx,
+    ...counts,
     durationSec: round(seconds),
     requestsPerSec: round(latencies.length / seconds),
     textsPerSec: round((latencies.length * meanTexts) / seconds),

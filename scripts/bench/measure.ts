@@ -22,7 +22,10 @@ export interface Row {
   readonly meanBatch: number;
   readonly executionsPer100Requests: number;
   readonly cpuMsPerText: number;
+  /** Transport errors and answers other than 2xx, 429 and 503. */
   readonly failed: number;
+  /** 429/503 refusals (admission control); with backing-off clients, the waits they sat out. */
+  readonly refused: number;
   readonly rssMiB: number;
   readonly note?: string;
 }
@@ -68,7 +71,8 @@ export async function measure(model: string, kind: ServerKind, server: BenchServ
     meanBatch: round(meanBatch),
     executionsPer100Requests: requests === 0 ? 0 : round((executions / requests) * 100),
     cpuMsPerText: texts === 0 ? 0 : round(cpu / texts, 3),
-    failed: result.errors + result.non2xx,
+    failed: result.errors,
+    refused: result.refused,
     rssMiB: rssMiB(server.pid),
     ...(note === undefined ? {} : { note }),
   };

@@ -2,6 +2,9 @@ import { cpus, totalmem } from 'node:os';
 import { type LimitRow } from './limit.js';
 import { type Row } from './measure.js';
 
+/** The note of the rows whose clients wait out a refusal's Retry-After (scripts/bench/backoff-load.ts). */
+export const BACKOFF_NOTE = 'clients honour Retry-After';
+
 export interface ModelResults {
   readonly model: string;
   readonly description: string;
@@ -55,11 +58,11 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(`### ${model.model}: ${model.description}`, '');
     out.push(`Limit (raw call on prepared batches): ${model.limit.map((r) => `batch ${r.batch}: ${r.textsPerSec} texts/s (${r.msPerBatch} ms)`).join('; ')}. Best: **${limit} texts/s**.`);
     out.push(`One request's texts on their own through the backend: median ${model.modelMsPerRequest} ms.`, '');
-    out.push('| server | clients | texts/s | req/s | p50 ms | p95 ms | p99 ms | texts/model call | executions/100 req | CPU ms/text | failed | RSS MiB | vs limit |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    out.push('| server | clients | texts/s | req/s | p50 ms | p95 ms | p99 ms | texts/model call | executions/100 req | CPU ms/text | refused | failed | RSS MiB | vs limit |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const row of model.rows) {
       if (row.requestsPerSec === 0) {
-        out.push(`| ${row.server} | ${row.connections} | no request finished within the ${report.durationSec} s run (each waits longer than that at this load) |||||||||||`);
+        out.push(`| ${row.server} | ${row.connections} | no request finished within the ${report.durationSec} s run (each waits longer than that at this load) ||||||||||||`);
         continue;
       }
       out.push(
@@ -74,6 +77,7 @@ export function renderMarkdown(report: BenchReport): string {
           row.meanBatch,
           row.executionsPer100Requests,
           row.cpuMsPerText,
+          row.refused,
           row.failed,
           row.rssMiB,
           (row.textsPerSec / limit).toFixed(2),
@@ -116,6 +120,14 @@ function ratios(model: ModelResults, limit: number): string[] {
   if (capserve64 !== undefined) {
     lines.push(`- 64 clients: capserve/limit = **${(capserve64.textsPerSec / limit).toFixed(2)}** (target ≥ 0.9)` +
       (naive64 === undefined ? '' : `, capserve/naive = **${(capserve64.textsPerSec / Math.max(1, naive64.textsPerSec)).toFixed(2)}** (target ≥ 3)`));
+  }
+  const backingOff = (connections: number) => model.rows.find((r) => r.server === 'capserve' && r.connections === connections && r.note === BACKOFF_NOTE);
+  const [calm, overloaded] = [backingOff(64), backingOff(256)];
+  if (calm !== undefined && overloaded !== undefined) {
+    lines.push(
+      `- 256 vs 64 clients that honour Retry-After: **${(overloaded.textsPerSec / Math.max(1, calm.textsPerSec)).toFixed(2)}** × the throughput (target ≥ 0.9), ` +
+        `p99 ${overloaded.p99} ms with ${overloaded.refused} refusals waited out`,
+    );
   }
   const capserve1 = at('capserve', 1);
   if (capserve1 !== undefined) {

@@ -27,7 +27,7 @@ import { makeRequests } from './corpus.js';
 import { backendLimit, type LimitRow, modelTimePerRequest, onnxLimit } from './limit.js';
 import { generateLoad, measure, round, type Row } from './measure.js';
 import { rssMiB } from './proc-stats.js';
-import { type BenchReport, machineDescription, type ModelResults, type Overhead, renderMarkdown, type Soak } from './report.js';
+import { BACKOFF_NOTE, type BenchReport, machineDescription, type ModelResults, type Overhead, renderMarkdown, type Soak } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -75,6 +75,7 @@ async function serverRuns(
   counts: readonly number[],
   note?: string,
   env: Record<string, string> = {},
+  backoff = false,
 ): Promise<Row[]> {
   const script = kind === 'capserve' ? 'server/main.ts' : 'scripts/bench/naive-server.ts';
   const server = await startBenchServer(script, { CAPABILITIES_CONFIG: config, DEVICE: device, ...env });
@@ -88,7 +89,7 @@ async function serverRuns(
     await generateLoad({ url: server.url, connections: 8, durationSec: 2, seed: 7 });
     await settle(server);
     for (const connections of counts) {
-      const row = await measure(model, kind, server, { connections, durationSec: duration, seed: connections }, note);
+      const row = await measure(model, kind, server, { connections, durationSec: duration, seed: connections, backoff }, note);
       log(`  ${model} ${kind}${note ? ` (${note})` : ''} ×${connections}: ${row.textsPerSec} texts/s, p50 ${row.p50} ms, batch ${row.meanBatch}`);
       await settle(server);
       rows.push(row);
@@ -153,6 +154,11 @@ async function benchModel(model: BenchModel): Promise<ModelResults> {
   if (model === 'minilm' && device === 'cpu' && connectionCounts.includes(64)) {
     // Two instances share the cores: one onnxruntime thread each (the automatic setting).
     rows.push(...(await serverRuns(model, 'capserve', await configs.minilm(2), [64], '2 instances')));
+  }
+  const overload = connectionCounts.filter((count) => count >= 64);
+  if (overload.length > 0) {
+    // Admission control as it is meant to be used: clients that wait out a 429's Retry-After.
+    rows.push(...(await serverRuns(model, 'capserve', config, overload, BACKOFF_NOTE, {}, true)));
   }
   log(`${model}: limit again`);
   const after = values['limit-once'] ? before : await measureLimit();
