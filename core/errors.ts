@@ -36,6 +36,7 @@ export const errorDefinitions = {
   RELOAD_REJECTED: { status: 422, retryable: false, message: 'The new configuration was rejected; the running one stays.' },
   TRAINING_DATA_INVALID: { status: 422, retryable: false, message: 'The labelled data cannot train or evaluate this model.' },
   MODEL_CHECKSUM_MISMATCH: { status: 422, retryable: false, message: 'A model file does not match the SHA-256 in its manifest.' },
+  NO_TOKENIZER: { status: 422, retryable: false, message: 'No model stands behind the capability, so it has no tokenizer.' },
   OVERLOADED: { status: 429, retryable: true, message: 'The server is at capacity; retry after the time given.' },
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests from this client; retry after the time given.' },
   REQUEST_CANCELLED: { status: 499, retryable: false, message: 'The request was cancelled before it finished.' },

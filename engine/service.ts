@@ -6,9 +6,11 @@ import { ResultStore, type ResultStoreStats } from '../batcher/result-store.js';
 import { settlesWithin, systemTime, type Time } from '../core/time.js';
 import { type BatchReply, type BatchRequest, type BatcherOptions } from '../batcher/types.js';
 import { type BuiltCapabilities } from '../capabilities/build.js';
-import { checkRequested } from '../capabilities/check-requested.js';
+import { checkKnown, checkRequested } from '../capabilities/check-requested.js';
+import { modelBehind } from '../capabilities/model-behind.js';
 import { type CapabilitySpec } from '../capabilities/config-schema.js';
 import { type LoadFailurePolicy, type ModelPool } from '../models/pool.js';
+import { type ModelInfo, type TokenizedText } from '../models/types.js';
 import { CapserveError } from '../core/errors.js';
 import { Metrics } from './metrics.js';
 
@@ -54,6 +56,10 @@ export interface CapabilityDescription {
   readonly device: string | null;
   /** The adapter behind an accelerator (see ModelInfo.adapter). */
   readonly adapter?: string;
+  /** Tokens per text of the model behind the capability (its own, else its dependency's); absent when none is loaded. */
+  readonly maxTokens?: number;
+  /** Output vector length of the model behind the capability; absent when none is loaded. */
+  readonly dimensions?: number;
   readonly available: boolean;
   readonly reason?: string;
 }
@@ -265,6 +271,7 @@ export class CapserveService {
     if (capabilities === undefined) return [];
     return capabilities.registry.list().map((capability) => {
       const info = capability.model === undefined ? undefined : this.pool.info(capability.model);
+      const behind = this.modelBehind(capability.name);
       const reason = capabilities.unavailable.get(capability.name);
       return {
         name: capability.name,
@@ -274,10 +281,45 @@ export class CapserveService {
         backend: info?.backend ?? null,
         device: info?.device ?? (capability.model === undefined ? 'cpu' : null),
         ...(info?.adapter === undefined ? {} : { adapter: info.adapter }),
+        ...(behind === undefined ? {} : { maxTokens: behind.maxTokens, dimensions: behind.dimensions }),
         available: reason === undefined,
         ...(reason === undefined ? {} : { reason }),
       };
     });
+  }
+
+  /**
+   * Each text's tokens as the model behind `capability` sees them, untruncated, special tokens
+   * included. The model is the capability's own, else the first found walking its `dependsOn`
+   * (see {@link modelBehind}). The tokenizer runs in this thread, outside the batcher. Throws
+   * UNKNOWN_CAPABILITY, NO_TOKENIZER when no model stands behind it, CAPABILITY_UNAVAILABLE when
+   * that model is not loaded, NOT_READY or SHUTTING_DOWN.
+   */
+  tokenize(capability: string, texts: readonly string[]): Promise<TokenizedText[]> {
+    try {
+      return this.pool.tokenize(this.#modelNameBehind(capability), texts);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The ModelInfo of the model behind `capability` (same walk as {@link tokenize}); undefined when none, or it is not loaded. */
+  modelBehind(capability: string): ModelInfo | undefined {
+    const registry = this.#capabilities?.registry;
+    const model = registry === undefined ? undefined : modelBehind(registry, capability);
+    return model === undefined ? undefined : this.pool.info(model);
+  }
+
+  #modelNameBehind(capability: string): string {
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') throw new CapserveError('SHUTTING_DOWN');
+    const registry = this.#capabilities?.registry;
+    if (registry === undefined) throw new CapserveError('NOT_READY');
+    checkKnown([capability], registry.names());
+    const model = modelBehind(registry, capability);
+    if (model === undefined) {
+      throw new CapserveError('NO_TOKENIZER', `capability "${capability}" has no model behind it, so it has no tokenizer`, { details: { capability } });
+    }
+    return model;
   }
 
   /** Stops accepting, finishes accepted batches (up to `graceMs`), then releases the models. */

@@ -1,11 +1,12 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { type PreTrainedTokenizer } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { CapserveError, isCapserveError } from '../core/errors.js';
 import { deviceError } from './devices/device-error.js';
 import { DeviceGuard } from './devices/device-guard.js';
 import { openPlacedSession, type PlacedSession } from './devices/open-session.js';
+import { hfMaxTokens, openHfTokenizer } from './hf-tokenizer.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
@@ -123,9 +124,7 @@ export const loadOnnxBackend: BackendLoader = async (spec, options) => {
 
   let tokenizer: PreTrainedTokenizer;
   try {
-    // An absolute path is never taken for a hub id, and local_files_only forbids any download,
-    // so this needs no change to the global transformers.js `env` that the other backend owns.
-    tokenizer = await AutoTokenizer.from_pretrained(dir, { local_files_only: true });
+    tokenizer = await openHfTokenizer(source);
   } catch (error) {
     throw loadError(spec, path.join(dir, 'tokenizer.json'), 'cannot load the tokenizer', error);
   }
@@ -152,6 +151,7 @@ export const loadOnnxBackend: BackendLoader = async (spec, options) => {
     source: dir,
     ...(labels === undefined ? {} : { labels: Object.freeze(labels) }),
     dimensions,
+    maxTokens: hfMaxTokens(spec, tokenizer),
   });
 
   const backend = new OnnxBackend(info, spec, tokenizer, session, outputName);

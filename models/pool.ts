@@ -5,7 +5,17 @@ import { InstanceRunner } from './instance-runner.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
-import { type BackendKind, type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec, type RunOptions } from './types.js';
+import { loadTextTokenizer, type TextTokenizer, type TokenizerLoader } from './tokenizers.js';
+import {
+  type BackendKind,
+  type BackendLoader,
+  type LoadOptions,
+  type ModelBackend,
+  type ModelInfo,
+  type ModelSpec,
+  type RunOptions,
+  type TokenizedText,
+} from './types.js';
 import { type Clock, systemTime } from '../core/time.js';
 
 /** `reloading`: an instance crashed (its worker thread died) and is being loaded again. */
@@ -20,6 +30,8 @@ export interface PoolSettings {
   readonly maxCallTexts?: number;
   /** Measure each model's {@link CostCurve} at load (batch sizes up to `maxCallTexts`). @default not measured */
   readonly costCurve?: CostCurveOptions;
+  /** Loads a model's tokenizer for {@link ModelPool.tokenize}. @default loadTextTokenizer */
+  readonly loadTokenizer?: TokenizerLoader;
 }
 
 export interface ModelStatus {
@@ -68,6 +80,9 @@ export class ModelPool {
   readonly #costCurve: CostCurveOptions | undefined;
   /** Padding of the cost-curve calls, per backend, which `/stats` leaves out. */
   readonly #measuredPadding = new WeakMap<ModelBackend, PaddingStats>();
+  readonly #loadTokenizer: TokenizerLoader;
+  /** Each model's main-thread tokenizer, loaded on its first {@link tokenize} call. */
+  readonly #tokenizers = new Map<string, Promise<TextTokenizer>>();
   #closed = false;
 
   constructor(
@@ -81,6 +96,7 @@ export class ModelPool {
     this.#options = options;
     this.#loaders = loaders;
     this.#time = settings.time ?? systemTime;
+    this.#loadTokenizer = settings.loadTokenizer ?? loadTextTokenizer;
     for (const spec of specs) {
       if (this.#entries.has(spec.name)) {
         throw new CapserveError('CONFIG_INVALID', `model "${spec.name}" is declared twice`);
@@ -235,6 +251,36 @@ export class ModelPool {
     }
   }
 
+  /**
+   * Each text's tokens as the model sees them, untruncated, special tokens included. The
+   * tokenizer runs in this thread (the instances keep theirs in their worker threads): it is
+   * loaded from the model's files on the first call, kept, and dropped when an instance reloads
+   * or the pool closes. CAPABILITY_UNAVAILABLE when the model is not loaded; MODEL_LOAD_FAILED
+   * when its tokenizer cannot be read (the next call tries again).
+   */
+  async tokenize(name: string, texts: readonly string[]): Promise<TokenizedText[]> {
+    return (await this.#tokenizer(name)).tokenize(texts);
+  }
+
+  #tokenizer(name: string): Promise<TextTokenizer> {
+    const entry = this.#entries.get(name);
+    if (entry === undefined || (entry.state !== 'ready' && entry.state !== 'reloading')) {
+      return Promise.reject(new CapserveError('CAPABILITY_UNAVAILABLE', `model "${name}" is not loaded${entry?.error ? `: ${entry.error}` : ''}`));
+    }
+    const cached = this.#tokenizers.get(name);
+    if (cached !== undefined) return cached;
+    const spec = entry.resolved ?? entry.spec;
+    const loading = this.#loadTokenizer(spec, this.#options).catch((error: unknown) => {
+      if (this.#tokenizers.get(name) === loading) this.#tokenizers.delete(name);
+      throw new CapserveError('MODEL_LOAD_FAILED', `model "${name}": its tokenizer failed to load from ${entry.source}: ${messageOf(error)}`, {
+        cause: error,
+        details: { model: name, source: entry.source },
+      });
+    });
+    this.#tokenizers.set(name, loading);
+    return loading;
+  }
+
   /** True while any model is reloading a crashed instance (readiness is false meanwhile). */
   get reloading(): boolean {
     return [...this.#entries.values()].some((entry) => entry.state === 'reloading');
@@ -245,6 +291,8 @@ export class ModelPool {
     if (this.#recovering.has(instance) || this.#closed) return;
     this.#recovering.add(instance);
     entry.state = 'reloading';
+    // The model's files are read again; so is its tokenizer, on the next tokenize call.
+    this.#tokenizers.delete(entry.spec.name);
     void (async () => {
       for (let attempt = 0; !this.#closed; attempt += 1) {
         try {
@@ -270,6 +318,7 @@ export class ModelPool {
   /** Waits for running calls, then releases every session. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#tokenizers.clear();
     for (const entry of this.#entries.values()) {
       await Promise.all(entry.instances.map((instance) => instance.onIdle()));
       await closeAll(entry.instances);

@@ -6,9 +6,11 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import { z } from 'zod';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
+import { errnoReason, parseAs, readJson } from './read-json.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
-import { UseTokenizer } from './use-tokenizer.js';
+import { type UseTokenizer } from './use-tokenizer.js';
+import { readUseTokenizer } from './use-vocabulary.js';
 
 const require = createRequire(import.meta.url);
 
@@ -22,9 +24,6 @@ const modelJsonSchema = z.looseObject({
     }),
   ),
 });
-
-/** `[piece, score]` pairs; a few shipped scores are null (see {@link UseTokenizer}). */
-const vocabularySchema = z.array(z.tuple([z.string(), z.number().nullable()]));
 
 let wasmReady: Promise<void> | undefined;
 
@@ -48,34 +47,6 @@ function initWasm(): Promise<void> {
   return wasmReady;
 }
 
-async function readJson(file: string, what: string, modelName: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new Error(`model "${modelName}": cannot read ${what} ${file} (${reason(error)})`, { cause: error });
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new Error(`model "${modelName}": ${what} ${file} is not valid JSON`, { cause: error });
-  }
-}
-
-/** The errno code (ENOENT, EACCES…) where there is one: the message would repeat the path. */
-function reason(error: unknown): string {
-  const { code, message } = error as NodeJS.ErrnoException;
-  return code ?? message;
-}
-
-function parseAs<T>(schema: z.ZodType<T>, value: unknown, file: string, modelName: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new Error(`model "${modelName}": ${file} has an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
-}
-
 /** Reads `model.json` and its weight shards, concatenated in manifest order as TF.js expects. */
 async function readModelArtifacts(dir: string, modelName: string): Promise<tf.io.ModelArtifacts> {
   const file = path.join(dir, 'model.json');
@@ -86,7 +57,7 @@ async function readModelArtifacts(dir: string, modelName: string): Promise<tf.io
       try {
         return await readFile(shard);
       } catch (error) {
-        throw new Error(`model "${modelName}": cannot read weight shard ${shard} (${reason(error)})`, { cause: error });
+        throw new Error(`model "${modelName}": cannot read weight shard ${shard} (${errnoReason(error)})`, { cause: error });
       }
     }),
   );
@@ -215,15 +186,12 @@ export const loadTfjsBackend: BackendLoader = async (spec: ModelSpec, options) =
     throw new Error(`model "${spec.name}": the tfjs backend loads local directories only; give "path" or "package", not hub id "${source.id}"`);
   }
   const { dir } = source;
-  const vocabFile = path.join(dir, 'vocab.json');
   // The graph before the vocabulary, so a missing directory is reported by its model.json every time.
   const readFiles = async () => {
     const artifacts = await readModelArtifacts(dir, spec.name);
-    const vocabulary = parseAs(vocabularySchema, await readJson(vocabFile, 'vocabulary', spec.name), vocabFile, spec.name);
-    return { artifacts, vocabulary };
+    return { artifacts, tokenizer: await readUseTokenizer(dir, spec.name) };
   };
-  const [{ artifacts, vocabulary }] = await Promise.all([readFiles(), initWasm()]);
-  const tokenizer = UseTokenizer.fromVocabulary(vocabulary);
+  const [{ artifacts, tokenizer }] = await Promise.all([readFiles(), initWasm()]);
   const model = await loadGraphModel({ load: async () => artifacts });
 
   let dimensions: number;
@@ -243,6 +211,7 @@ export const loadTfjsBackend: BackendLoader = async (spec: ModelSpec, options) =
     device: 'wasm',
     source: describeSource(source),
     dimensions,
+    maxTokens: spec.maxLength,
   };
   return new TfjsEmbeddingBackend(info, model, tokenizer, spec.maxLength);
 };

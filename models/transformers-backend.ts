@@ -13,6 +13,7 @@ import { type Placement } from './devices/device.js';
 import { deviceError } from './devices/device-error.js';
 import { placeOnDevice } from './devices/place.js';
 import { DeviceGuard } from './devices/device-guard.js';
+import { hfMaxTokens } from './hf-tokenizer.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
@@ -131,6 +132,7 @@ export const loadTransformersBackend: BackendLoader = async (spec, options) => {
       source: describeSource(source),
       ...(labels === undefined ? {} : { labels: Object.freeze(labels) }),
       dimensions,
+      maxTokens: hfMaxTokens(spec, pipe.tokenizer),
     });
   } catch (error) {
     await pipe.dispose();

@@ -76,6 +76,25 @@ export interface ModelInfo {
   readonly labels?: readonly string[];
   /** Length of each output vector. */
   readonly dimensions: number;
+  /** Tokens per text the model sees; longer texts are truncated (the spec's maxLength, or less when the tokenizer's own limit is lower). */
+  readonly maxTokens: number;
+}
+
+/** One token of a text, as the model's tokenizer produced it. */
+export interface Token {
+  readonly id: number;
+  /** The token's text as the tokenizer writes it (e.g. "##ing", "[CLS]"). */
+  readonly text: string;
+  /** A special token added by the tokenizer ([CLS], [SEP], <s>…), not read from the text. */
+  readonly special: boolean;
+  /** Character offsets into the input text (UTF-16 code units), null for special tokens or when unknown. */
+  readonly start: number | null;
+  readonly stop: number | null;
+}
+
+/** A text's tokens, in order. */
+export interface TokenizedText {
+  readonly tokens: readonly Token[];
 }
 
 /** Options of one model call (`ModelPool.run`, `ModelBackend.run`). */

@@ -55,11 +55,13 @@ export class UseTokenizer {
   readonly #root: TrieNode;
   readonly #unknownScore: number;
   readonly #separatorId: number;
+  readonly #pieces: readonly string[];
 
-  private constructor(root: TrieNode, unknownScore: number, separatorId: number) {
+  private constructor(root: TrieNode, unknownScore: number, separatorId: number, pieces: readonly string[]) {
     this.#root = root;
     this.#unknownScore = unknownScore;
     this.#separatorId = separatorId;
+    this.#pieces = pieces;
   }
 
   /** Builds the tokenizer from `[piece, score]` pairs, ids being positions in the list. */
@@ -99,7 +101,12 @@ export class UseTokenizer {
       minScore = Math.min(minScore, score);
       if (piece === WORD_SEPARATOR && separatorId === UNKNOWN_ID) separatorId = id;
     }
-    return new UseTokenizer(root, minScore - UNKNOWN_PENALTY, separatorId);
+    return new UseTokenizer(
+      root,
+      minScore - UNKNOWN_PENALTY,
+      separatorId,
+      pairs.map((entry) => (Array.isArray(entry) && typeof entry[0] === 'string' ? entry[0] : '')),
+    );
   }
 
   /**
@@ -110,13 +117,29 @@ export class UseTokenizer {
     return this.#separatorId;
   }
 
+  /** The vocabulary piece of an id ("▁hello", "<unk>"); "" for an id outside the vocabulary. */
+  piece(id: number): string {
+    return this.#pieces[id] ?? '';
+  }
+
   /**
    * Token ids of `text`: NFKC-normalised, whitespace runs collapsed into one "▁" and a "▁"
    * before the first word. Characters no piece covers become {@link UNKNOWN_ID}, and a run
    * of them becomes a single unknown token. Empty or blank text gives `[]`.
    */
   encode(text: string): number[] {
-    const chars = Array.from(normalize(text));
+    return this.encodeWithOffsets(text).map((piece) => piece.id);
+  }
+
+  /**
+   * The pieces of {@link encode}, each with the characters of `text` it covers (UTF-16 offsets,
+   * `start` inclusive, `stop` exclusive). The word separators "▁" stand for whitespace or for
+   * nothing, so they are left out of the span: "▁hello" covers "hello". A piece that covers no
+   * character of the text (a bare "▁"), or any piece of a text whose NFKC form cannot be traced
+   * back character by character, has null offsets.
+   */
+  encodeWithOffsets(text: string): EncodedPiece[] {
+    const chars = normalize(text);
     const n = chars.length;
     if (n === 0) return [];
 
@@ -140,7 +163,7 @@ export class UseTokenizer {
       let node: TrieNode | undefined = this.#root;
       let coversOneChar = false;
       for (let end = start; end < n; end += 1) {
-        node = node.children.get(chars[end] ?? '');
+        node = node.children.get(chars[end]?.char ?? '');
         if (node === undefined) break;
         if (node.id !== -1) {
           relax(end + 1, base + node.score, node.id, end + 1 - start);
@@ -150,24 +173,75 @@ export class UseTokenizer {
       if (!coversOneChar) relax(start + 1, base + this.#unknownScore, UNKNOWN_ID, 1);
     }
 
-    const reversed: number[] = [];
+    const reversed: { id: number; from: number; to: number }[] = [];
     for (let end = n; end > 0; end -= lastLength[end] ?? 1) {
       const id = lastId[end] ?? UNKNOWN_ID;
+      const from = end - (lastLength[end] ?? 1);
+      const previous = reversed.at(-1);
       // Walking backwards, an unknown directly after another unknown is merged into it.
-      if (id === UNKNOWN_ID && reversed.at(-1) === UNKNOWN_ID) continue;
-      reversed.push(id);
+      if (id === UNKNOWN_ID && previous?.id === UNKNOWN_ID) previous.from = from;
+      else reversed.push({ id, from, to: end });
     }
-    return reversed.reverse();
+    return reversed.reverse().map(({ id, from, to }) => ({ id, ...spanOf(chars.slice(from, to)) }));
   }
+}
+
+/** One piece of a text with the characters it covers (see {@link UseTokenizer.encodeWithOffsets}). */
+export interface EncodedPiece {
+  readonly id: number;
+  readonly start: number | null;
+  readonly stop: number | null;
+}
+
+/** A character of the normalised text and the UTF-16 span of the text it came from; null for a separator or when unknown. */
+interface NormalizedChar {
+  readonly char: string;
+  readonly start: number | null;
+  readonly stop: number | null;
+}
+
+function spanOf(chars: readonly NormalizedChar[]): { start: number | null; stop: number | null } {
+  let start: number | null = null;
+  let stop: number | null = null;
+  for (const char of chars) {
+    if (char.start === null || char.stop === null) continue;
+    start = start === null ? char.start : Math.min(start, char.start);
+    stop = stop === null ? char.stop : Math.max(stop, char.stop);
+  }
+  return start === null || stop === null ? { start: null, stop: null } : { start, stop };
 }
 
 /**
  * NFKC first (so full-width and compatibility characters meet the vocabulary), then the
  * word separator: SentencePiece trims and collapses whitespace before segmenting, which
  * keeps tabs and newlines from turning into unknown tokens.
+ *
+ * Each character remembers where it came from. NFKC is applied code point by code point when
+ * that gives the same string as the whole text's NFKC (almost always: only composing sequences
+ * differ); otherwise the whole text is normalised and its characters have no origin.
  */
-function normalize(text: string): string {
-  const words = text.normalize('NFKC').trim();
-  if (words.length === 0) return '';
-  return WORD_SEPARATOR + words.replace(/\s+/gu, WORD_SEPARATOR);
+function normalize(text: string): NormalizedChar[] {
+  const whole = text.normalize('NFKC');
+  const traced: NormalizedChar[] = [];
+  let index = 0;
+  for (const codePoint of text) {
+    const stop = index + codePoint.length;
+    for (const char of codePoint.normalize('NFKC')) traced.push({ char, start: index, stop });
+    index = stop;
+  }
+  const chars = traced.map((c) => c.char).join('') === whole ? traced : Array.from(whole, (char) => ({ char, start: null, stop: null }));
+
+  const words: NormalizedChar[] = [];
+  let pendingSpace = false;
+  for (const char of chars) {
+    if (/\s/u.test(char.char)) {
+      pendingSpace = true;
+      continue;
+    }
+    // A separator before the first word and one for each whitespace run between words; trailing runs vanish.
+    if (pendingSpace || words.length === 0) words.push({ char: WORD_SEPARATOR, start: null, stop: null });
+    pendingSpace = false;
+    words.push(char);
+  }
+  return words;
 }

@@ -13,7 +13,7 @@ import { modelSpecSchema, type ModelBackend } from '../../models/types.js';
 async function serviceWith(targetLatencyMs: number) {
   let now = 0;
   const backend: ModelBackend = {
-    info: { name: 'm', backend: 'onnx', task: 'embedding', device: 'cpu', source: 'test', dimensions: 1 },
+    info: { name: 'm', backend: 'onnx', task: 'embedding', device: 'cpu', source: 'test', dimensions: 1, maxTokens: 128 },
     run: async (texts) => {
       now += 10 * texts.length;
       return texts.map(() => new Float32Array(1));

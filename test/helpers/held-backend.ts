@@ -4,7 +4,7 @@ import { type ModelBackend } from '../../models/types.js';
 export function heldBackend() {
   const calls: { texts: string[]; release: () => void }[] = [];
   const backend: ModelBackend = {
-    info: { name: 'held', backend: 'onnx', task: 'embedding', device: 'cpu', source: '-', dimensions: 1 },
+    info: { name: 'held', backend: 'onnx', task: 'embedding', device: 'cpu', source: '-', dimensions: 1, maxTokens: 128 },
     run: (texts) =>
       new Promise((resolve, reject) => {
         calls.push({

@@ -99,7 +99,7 @@ t.test('a model whose measurement fails still loads, without a curve', async (t)
   const loaders = {
     ...defaultLoaders,
     onnx: async () => ({
-      info: { name: 'flaky', backend: 'onnx' as const, task: 'embedding' as const, device: 'cpu' as const, source: 'test', dimensions: 1 },
+      info: { name: 'flaky', backend: 'onnx' as const, task: 'embedding' as const, device: 'cpu' as const, source: 'test', dimensions: 1, maxTokens: 128 },
       run: async (texts: readonly string[]) => {
         calls += 1;
         if (calls === 1) throw new Error('first call fails');

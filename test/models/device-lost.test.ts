@@ -39,7 +39,7 @@ function gpuModel() {
     state.loads += 1;
     const guard = new DeviceGuard(spec.name, { device: 'webgpu', adapter: 'test' });
     const backend: ModelBackend = {
-      info: { name: spec.name, backend: 'onnx', task: 'embedding', device: 'webgpu', adapter: 'test', source: '-', dimensions: 1 },
+      info: { name: spec.name, backend: 'onnx', task: 'embedding', device: 'webgpu', adapter: 'test', source: '-', dimensions: 1, maxTokens: 128 },
       run: (texts) =>
         guard.run(async () => {
           if (state.breakNext) {

@@ -28,7 +28,7 @@ t.test('Universal Sentence Encoder Lite on the WASM backend', async (t) => {
   const backend = await loadTfjsBackend(spec(), options);
   t.teardown(() => backend.close());
 
-  t.match(backend.info, { name: 'use-lite', backend: 'tfjs', task: 'embedding', device: 'wasm', dimensions: 512 });
+  t.match(backend.info, { name: 'use-lite', backend: 'tfjs', task: 'embedding', device: 'wasm', dimensions: 512, maxTokens: 128 });
   t.match(backend.info.source, /model-embeddings-en[\\/]dist$/, 'source is the package dist/ folder');
 
   t.test('one unit-norm 512-d vector per text, in order', async (t) => {

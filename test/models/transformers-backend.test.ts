@@ -80,6 +80,7 @@ t.test('embedding reports the hidden size; maxLength truncates', async (t) => {
   const backend = await loadTransformersBackend(spec({ task: 'embedding', path: dir, maxLength: 8 }), options);
   t.teardown(() => backend.close());
   t.equal(backend.info.dimensions, 32);
+  t.equal(backend.info.maxTokens, 8, 'maxTokens is the maxLength it truncates to');
   t.equal(backend.info.labels, undefined);
   const prefix = 'one two three four five six seven eight nine ten';
   const [a, b] = await backend.run([`${prefix} eleven`, `${prefix} twelve ${longText}`]);
