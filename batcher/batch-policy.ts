@@ -36,6 +36,11 @@ export interface LatencyBudgetOptions {
   readonly targetLatencyMs: number;
   /** The configured limits: the upper bound of every answer. */
   readonly max: BatchLimits;
+  /**
+   * Texts already queued or running on a model (ModelPool.backlogTexts): a batch dispatched now
+   * waits for them before its own call runs. @default none
+   */
+  readonly backlogTexts?: (model: string) => number;
 }
 
 /**
@@ -66,6 +71,12 @@ export function predictCost(points: readonly CostPoint[], batch: number): number
  * costs) that is the maximum, so batches fill; on a linear curve (a CPU: cost ~ c + k·n) it is
  * about (budget − waited − c) / k, so a backlog is cut into batches that each finish in time.
  *
+ * The wait counts twice over: what the oldest request waited in the window, and what the batch
+ * will wait behind work already queued on its models (their backlog's predicted cost). Batches
+ * leave the window every BATCH_WINDOW_MS whether or not the model is free, so under load the
+ * queue forms in front of the model, not in the window; without the backlog the policy would see
+ * every request on time and keep cutting small batches that the model's queue then merges.
+ *
  * When even one text cannot make the budget (the oldest request is already late) the budget is
  * lost for that batch whatever its size, and a small batch would only lower throughput and make
  * every later request later too, a spiral that on a flat curve costs up to 64× throughput. So
@@ -90,7 +101,12 @@ export function latencyBudgetPolicy(options: LatencyBudgetOptions): BatchPolicy 
       });
       if (targetLatencyMs <= 0 || needed.length === 0 || max.maxBatchTexts <= 1) return max;
       const cost = (batch: number): number => needed.reduce((sum, points) => sum + predictCost(points, batch), 0);
-      const left = targetLatencyMs - waitedMs;
+      const queued = [...models].reduce((sum, model) => {
+        const points = curves.get(model);
+        const backlog = options.backlogTexts?.(model) ?? 0;
+        return points === undefined || backlog === 0 ? sum : sum + predictCost(points, backlog);
+      }, 0);
+      const left = targetLatencyMs - waitedMs - queued;
       if (cost(1) > left) return max;
       // cost() never decreases (points never do), so the largest batch that fits is a bisection.
       let [fits, over] = [1, max.maxBatchTexts + 1];

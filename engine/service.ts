@@ -176,7 +176,15 @@ export class CapserveService {
     const targetLatencyMs = this.#options.targetLatencyMs ?? 0;
     if (targetLatencyMs <= 0) return {};
     const { maxBatchTexts, maxBatchTokens = batcherDefaults.maxBatchTokens } = this.#options.batcher;
-    return { policy: latencyBudgetPolicy({ curves: this.#pool.costCurves(), targetLatencyMs, max: { maxBatchTexts, maxBatchTokens } }) };
+    const pool = this.#pool;
+    return {
+      policy: latencyBudgetPolicy({
+        curves: pool.costCurves(),
+        targetLatencyMs,
+        max: { maxBatchTexts, maxBatchTokens },
+        backlogTexts: (model) => pool.backlogTexts(model),
+      }),
+    };
   }
 
   /** Runs a request's capabilities over its texts: checks it against the registry, then queues it in the batcher. */

@@ -41,6 +41,8 @@ export class InstanceRunner {
   #texts = 0;
   /** Calls in the group now running. */
   #active = 0;
+  /** Texts of the group now running. */
+  #activeTexts = 0;
 
   constructor(backend: ModelBackend, maxCallTexts: number) {
     this.#backend = backend;
@@ -64,6 +66,11 @@ export class InstanceRunner {
   /** Calls waiting or running. */
   get depth(): number {
     return this.#waiting.length + this.#active;
+  }
+
+  /** Texts waiting or running: the work a new call queues behind. */
+  get backlogTexts(): number {
+    return this.#waiting.reduce((sum, call) => sum + call.texts.length, this.#activeTexts);
   }
 
   stats(): InstanceStats {
@@ -119,6 +126,7 @@ export class InstanceRunner {
       call.detach();
     }
     this.#active = group.length;
+    this.#activeTexts = size;
     try {
       const outputs = await this.#call(group.flatMap((call) => call.texts));
       let offset = 0;
@@ -145,6 +153,7 @@ export class InstanceRunner {
       }
     } finally {
       this.#active = 0;
+      this.#activeTexts = 0;
     }
   }
 

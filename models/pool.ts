@@ -226,6 +226,15 @@ export class ModelPool {
   }
 
   /**
+   * Texts a new call to the model would queue behind: the smallest backlog over its instances
+   * (waiting and running texts), 0 for an unknown model.
+   */
+  backlogTexts(name: string): number {
+    const instances = this.#entries.get(name)?.instances ?? [];
+    return instances.length === 0 ? 0 : Math.min(...instances.map((instance) => instance.backlogTexts));
+  }
+
+  /**
    * Runs texts through the least busy instance of a loaded model. `options.signal` withdraws the
    * call while it is queued behind other calls to that instance (it then rejects with
    * REQUEST_CANCELLED, or the signal's coded reason); a call the model is already computing runs to the end.

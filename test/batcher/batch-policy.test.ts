@@ -45,6 +45,17 @@ t.test('a late window takes the maximum: the budget is lost and throughput matte
   t.same(linear.limits(window(['cpu'], 49)), max, 'not even one text fits');
 });
 
+t.test('work queued on the model comes off the budget too, and a long enough backlog makes the window late', async (t) => {
+  const backlog = new Map([['cpu', 0]]);
+  const policy = latencyBudgetPolicy({ curves: [curve('cpu', (n) => 2 * n)], targetLatencyMs: 50, max, backlogTexts: (model) => backlog.get(model) ?? 0 });
+  t.equal(policy.limits(window(['cpu'])).maxBatchTexts, 25, 'nothing queued: the whole budget');
+  backlog.set('cpu', 10);
+  t.equal(policy.limits(window(['cpu'])).maxBatchTexts, 15, '10 queued texts cost 20 ms of the 50');
+  t.equal(policy.limits(window(['cpu'], 10)).maxBatchTexts, 10, 'the wait so far and the backlog add up');
+  backlog.set('cpu', 30);
+  t.same(policy.limits(window(['cpu'])), max, 'the backlog alone outlasts the budget: late, so the maximum');
+});
+
 t.test('the models a window needs add up; models without a curve cost nothing', async (t) => {
   const policy = latencyBudgetPolicy({ curves: [curve('a', (n) => n), curve('b', (n) => n)], targetLatencyMs: 50, max });
   t.equal(policy.limits(window(['a'])).maxBatchTexts, 50);

@@ -25,6 +25,23 @@ t.test('calls that queue while the instance is busy run as one merged call, each
   t.same(runner.stats(), { calls: 2, texts: 4 });
 });
 
+t.test('the backlog counts the running call and the waiting ones, in texts', async (t) => {
+  const { backend, calls } = heldBackend();
+  const runner = new InstanceRunner(backend, 64);
+  t.equal(runner.backlogTexts, 0);
+  const first = runner.run(['a', 'b']);
+  await settle();
+  const second = runner.run(['c', 'd', 'e']);
+  t.equal(runner.backlogTexts, 5, '2 running, 3 waiting');
+  calls[0]?.release();
+  await first;
+  await settle();
+  t.equal(runner.backlogTexts, 3, 'the waiting call now runs');
+  calls[1]?.release();
+  await second;
+  t.equal(runner.backlogTexts, 0);
+});
+
 t.test('merging stops at maxCallTexts; the rest run next', async (t) => {
   const { backend, calls } = heldBackend();
   const runner = new InstanceRunner(backend, 3);
