@@ -10,6 +10,7 @@ import { hfMaxTokens, openHfTokenizer } from './hf-tokenizer.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
+import { encodeTruncated, type SpecialFrame, specialFrame } from './truncate-tokens.js';
 
 /** Where a model directory may keep its graph, in order of preference (transformers.js layout first). */
 const MODEL_FILES = ['onnx/model.onnx', 'model.onnx'] as const;
@@ -170,6 +171,7 @@ class OnnxBackend implements ModelBackend {
   readonly info: ModelInfo;
   readonly #spec: ModelSpec;
   readonly #tokenizer: PreTrainedTokenizer;
+  readonly #frame: SpecialFrame;
   readonly #session: ort.InferenceSession;
   readonly #outputName: string;
   readonly #padId: number;
@@ -181,6 +183,7 @@ class OnnxBackend implements ModelBackend {
     this.#device = new DeviceGuard(info.name, info);
     this.#spec = spec;
     this.#tokenizer = tokenizer;
+    this.#frame = specialFrame(tokenizer);
     this.#padId = typeof tokenizer.pad_token_id === 'number' ? tokenizer.pad_token_id : 0;
     this.#session = session;
     this.#outputName = outputName;
@@ -192,12 +195,7 @@ class OnnxBackend implements ModelBackend {
    */
   async run(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const encoded = this.#tokenizer([...texts], {
-      padding: false,
-      truncation: true,
-      max_length: this.#spec.maxLength,
-      return_tensor: false,
-    }) as unknown as { input_ids: number[][]; token_type_ids?: number[][] };
+    const encoded = encodeTruncated(this.#tokenizer, this.#frame, texts, this.info.maxTokens);
     const ids = encoded.input_ids;
     const outputs = new Array<Float32Array>(texts.length);
     for (const bucket of planBuckets(ids.map((row) => row.length))) {
