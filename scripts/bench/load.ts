@@ -9,6 +9,7 @@
 import autocannon from 'autocannon';
 import { runBackoffLoad } from './backoff-load.js';
 import { type BenchRequest, makeRequests } from './corpus.js';
+import { type Protocol, wireRequests } from './protocol-requests.js';
 
 export interface LoadOptions {
   readonly url: string;
@@ -20,6 +21,8 @@ export interface LoadOptions {
   /** Use these instead of the generated mix (e.g. one tiny text for the overhead run). */
   readonly requests?: readonly BenchRequest[];
   readonly path?: string;
+  /** Routes the requests take, round-robin (scripts/bench/protocol-requests.ts); wins over `path`. @default ["classify"] */
+  readonly protocols?: readonly Protocol[];
   /**
    * Clients that wait out 429/503 for the Retry-After the server sends and then resend
    * ({@link runBackoffLoad}); latency then includes the waits. Without it, autocannon's clients
@@ -42,10 +45,7 @@ export interface LoadResult {
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (options.backoff === true) return backoffLoad(options);
-  const bodies = (options.requests ?? makeRequests(4000, options.seed)).map((request) => ({
-    body: JSON.stringify(request),
-    texts: request.texts.length,
-  }));
+  const bodies = wireRequests(options.requests ?? makeRequests(4000, options.seed), options.protocols ?? ['classify']);
   let next = 0;
   let textsSent = 0;
   let sent = 0;
@@ -73,7 +73,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           const body = bodies[next++ % bodies.length] ?? bodies[0];
           textsSent += body?.texts ?? 0;
           sent += 1;
-          return { ...request, body: body?.body ?? '{}' };
+          return { ...request, ...(options.protocols === undefined ? {} : { path: body?.path }), body: body?.body ?? '{}' };
         },
       },
     ],

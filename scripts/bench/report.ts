@@ -1,4 +1,5 @@
 import { cpus, totalmem } from 'node:os';
+import { type ProtocolResults } from './bench-protocols.js';
 import { type LimitRow } from './limit.js';
 import { type Row } from './measure.js';
 
@@ -41,6 +42,7 @@ export interface BenchReport {
   readonly models: readonly ModelResults[];
   readonly overhead?: Overhead;
   readonly soak?: Soak;
+  readonly protocols?: ProtocolResults;
 }
 
 export function machineDescription(accelerator = 'no GPU'): string {
@@ -88,6 +90,7 @@ export function renderMarkdown(report: BenchReport): string {
     }
     out.push('', ...ratios(model, limit), '');
   }
+  if (report.protocols !== undefined) out.push(...protocolSection(report.protocols));
   if (report.overhead !== undefined) {
     const o = report.overhead;
     out.push(
@@ -134,4 +137,29 @@ function ratios(model: ModelResults, limit: number): string[] {
     lines.push(`- 1 client: capserve p50 ${capserve1.p50} ms vs model time ${model.modelMsPerRequest} ms + 3 ms = ${(model.modelMsPerRequest + 3).toFixed(2)} ms (target: p50 ≤ that)`);
   }
   return lines;
+}
+
+/** The protocol routes beside /classify, and mixed traffic against /classify alone. */
+function protocolSection(p: ProtocolResults): string[] {
+  const row = (note: string) => p.rows.find((r) => r.note === note);
+  const out = [
+    `### Protocols: ${p.model} at ${p.connections} clients, one server`,
+    '',
+    'The first four rows carry the same texts and ask for the embedding only; `classify` is the generated mix of capabilities; `mixed` is a third each of that `/classify`, `/v1/embeddings` and `/embed`.',
+    '',
+    '| route | texts/s | p50 ms | p99 ms | executions/100 req | CPU ms/text | refused | failed |',
+    '|---|---|---|---|---|---|---|---|',
+    ...p.rows.map((r) => `| ${r.note ?? ''} | ${r.textsPerSec} | ${r.p50} | ${r.p99} | ${r.executionsPer100Requests} | ${r.cpuMsPerText} | ${r.refused} | ${r.failed} |`),
+    '',
+  ];
+  const [classify, openai, mixed, alone] = [row('classify-embedding'), row('openai'), row('mixed'), row('classify')];
+  if (classify !== undefined && openai !== undefined) {
+    out.push(`- \`/v1/embeddings\` vs \`/classify\` for the same texts: **${((openai.cpuMsPerText / classify.cpuMsPerText - 1) * 100).toFixed(1)} %** server CPU per text (target ≤ +5 %)`);
+  }
+  out.push(`- base64 replies: **${(p.replyBytes.float / Math.max(1, p.replyBytes.base64)).toFixed(2)} ×** smaller than float JSON (${p.replyBytes.float} vs ${p.replyBytes.base64} bytes for 8 requests; target ≥ 3)`);
+  if (mixed !== undefined && alone !== undefined) {
+    out.push(`- mixed traffic: ${mixed.executionsPer100Requests} executions/100 requests vs ${alone.executionsPer100Requests} for \`/classify\` alone (target: no higher)`);
+  }
+  out.push('');
+  return out;
 }

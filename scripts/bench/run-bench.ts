@@ -9,7 +9,7 @@
  *
  * For accelerators and short runs (scripts/gpu/gpu-check.ts): --device cpu|webgpu|cuda (models,
  * limit and servers), --models may name bert-base (a BERT-base-shaped random model), and
- * --limit-sizes, --limit-seconds, --limit-once, --model-requests, --no-overhead, --settle, --json FILE.
+ * --limit-sizes, --limit-seconds, --limit-once, --model-requests, --no-overhead, --no-protocols, --settle, --json FILE.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -21,6 +21,7 @@ import { modelSpecSchema, type ModelBackend } from '../../models/types.js';
 import { projectRoot } from '../../core/project-root.js';
 import { generateBertModel } from '../generate-bert-onnx.js';
 import { benchConfigs } from './bench-configs.js';
+import { benchProtocols } from './bench-protocols.js';
 import { generatedModelDir, generatedModels, type GeneratedModelName } from './bench-models.js';
 import { type BenchServer, startBenchServer } from './bench-server.js';
 import { makeRequests } from './corpus.js';
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     'limit-once': { type: 'boolean', default: false },
     'model-requests': { type: 'string', default: '100' },
     'no-overhead': { type: 'boolean', default: false },
+    'no-protocols': { type: 'boolean', default: false },
     json: { type: 'string' },
     settle: { type: 'boolean', default: false },
   },
@@ -228,6 +230,11 @@ async function main(): Promise<void> {
   }
   const models: ModelResults[] = [];
   for (const model of wanted) models.push(await benchModel(model));
+  const protocols =
+    values['no-protocols'] || !wanted.includes('minilm')
+      ? undefined
+      : (log('protocols: minilm through /classify, /v1/embeddings and /embed'),
+        await benchProtocols('minilm', await configs.minilm(1), 64, duration, log));
   const overhead = values['no-overhead'] ? undefined : await benchOverhead();
   const soak = rssSeconds > 0 ? await benchSoak(rssSeconds) : undefined;
   const report: BenchReport = {
@@ -236,6 +243,7 @@ async function main(): Promise<void> {
     durationSec: duration,
     models,
     ...(overhead === undefined ? {} : { overhead }),
+    ...(protocols === undefined ? {} : { protocols }),
     ...(soak === undefined ? {} : { soak }),
   };
   const markdown = renderMarkdown(report);

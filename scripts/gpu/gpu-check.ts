@@ -91,7 +91,7 @@ async function benchRun(run: PlannedRun, timeoutMs: number): Promise<{ report?: 
     ...nodeArgs('scripts/bench/run-bench.ts'),
     ...['--device', run.device, '--models', run.model, '--connections', run.connections.join(','), '--duration', values.duration],
     ...['--limit-sizes', values['limit-sizes'], '--limit-seconds', values['limit-seconds'], '--model-requests', values['model-requests']],
-    ...['--limit-once', '--no-overhead', '--no-results-md', '--settle', '--json', json],
+    ...['--limit-once', '--no-overhead', '--no-protocols', '--no-results-md', '--settle', '--json', json],
   ];
   const child = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   running = child.pid;
