@@ -14,6 +14,7 @@ import { deviceError } from './devices/device-error.js';
 import { placeOnDevice } from './devices/place.js';
 import { DeviceGuard } from './devices/device-guard.js';
 import { hfMaxTokens } from './hf-tokenizer.js';
+import { encodeTruncated, type EncodedRows, type SpecialFrame, specialFrame } from './truncate-tokens.js';
 import { PaddingCounter, type PaddingStats, planBuckets } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
 import { type BackendLoader, type LoadOptions, type ModelBackend, type ModelInfo, type ModelSpec } from './types.js';
@@ -149,6 +150,7 @@ class TransformersBackend implements ModelBackend {
   readonly #pipe: LoadedPipeline;
   readonly #padding = new PaddingCounter();
   readonly #device: DeviceGuard;
+  #frame: SpecialFrame | undefined;
 
   constructor(spec: ModelSpec, pipe: LoadedPipeline, placement: Placement) {
     this.#spec = spec;
@@ -159,18 +161,16 @@ class TransformersBackend implements ModelBackend {
   /** Runs the texts in length buckets ({@link planBuckets}), each padded to its own longest text. */
   async run(texts: readonly string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const { input_ids: ids } = this.#pipe.tokenizer([...texts], {
-      padding: false,
-      truncation: true,
-      max_length: this.#spec.maxLength,
-      return_tensor: false,
-    }) as unknown as { input_ids: number[][] };
-    const lengths = ids.map((row) => row.length);
+    const encoded = this.#encode(texts);
+    const lengths = encoded.input_ids.map((row) => row.length);
     const outputs = new Array<Float32Array>(texts.length);
     for (const bucket of planBuckets(lengths)) {
       const bucketLengths = bucket.map((i) => lengths[i] ?? 0);
       this.#padding.add(bucketLengths, Math.max(...bucketLengths));
-      const vectors = await this.forward(bucket.map((i) => texts[i] ?? ''));
+      const vectors = await this.#forwardRows({
+        input_ids: bucket.map((i) => encoded.input_ids[i] ?? []),
+        ...(encoded.token_type_ids === undefined ? {} : { token_type_ids: bucket.map((i) => encoded.token_type_ids?.[i] ?? []) }),
+      });
       bucket.forEach((index, k) => {
         outputs[index] = vectors[k] ?? new Float32Array(this.info.dimensions);
       });
@@ -186,9 +186,21 @@ class TransformersBackend implements ModelBackend {
     return this.#device.alive;
   }
 
-  async forward(texts: readonly string[]): Promise<Float32Array[]> {
-    if (texts.length === 0) return [];
-    const inputs = this.#pipe.tokenizer([...texts], { padding: true, truncation: true, max_length: this.#spec.maxLength });
+  /** The texts run as one padded call (the load probe). */
+  forward(texts: readonly string[]): Promise<Float32Array[]> {
+    return texts.length === 0 ? Promise.resolve([]) : this.#forwardRows(this.#encode(texts));
+  }
+
+  /** Token rows cut to the model's limit with their closing special tokens kept ({@link encodeTruncated}). */
+  #encode(texts: readonly string[]): EncodedRows {
+    const tokenizer = this.#pipe.tokenizer;
+    this.#frame ??= specialFrame(tokenizer);
+    return encodeTruncated(tokenizer, this.#frame, texts, hfMaxTokens(this.#spec, tokenizer));
+  }
+
+  async #forwardRows(encoded: EncodedRows): Promise<Float32Array[]> {
+    const texts = encoded.input_ids;
+    const inputs = paddedTensors(encoded, this.#pipe.tokenizer.pad_token_id);
     const outputs = (await this.#device.run(() => this.#pipe.model(inputs))) as Record<string, unknown>;
     let result: Tensor;
     if (this.#spec.task === 'classification') {
@@ -208,6 +220,28 @@ class TransformersBackend implements ModelBackend {
   async close(): Promise<void> {
     await this.#pipe.dispose();
   }
+}
+
+/** Rows padded to the longest as int64 tensors: ids, attention mask, and segment ids when the tokenizer makes them. */
+function paddedTensors(rows: EncodedRows, padId: unknown): Record<string, Tensor> & { attention_mask: Tensor } {
+  const batch = rows.input_ids.length;
+  const sequence = Math.max(1, ...rows.input_ids.map((row) => row.length));
+  const ids = new BigInt64Array(batch * sequence).fill(BigInt(typeof padId === 'number' ? padId : 0));
+  const mask = new BigInt64Array(batch * sequence);
+  const types = new BigInt64Array(batch * sequence);
+  rows.input_ids.forEach((row, r) => {
+    row.forEach((id, k) => {
+      ids[r * sequence + k] = BigInt(id);
+      mask[r * sequence + k] = 1n;
+      types[r * sequence + k] = BigInt(rows.token_type_ids?.[r]?.[k] ?? 0);
+    });
+  });
+  const dims = [batch, sequence];
+  return {
+    input_ids: new Tensor('int64', ids, dims),
+    attention_mask: new Tensor('int64', mask, dims),
+    ...(rows.token_type_ids === undefined ? {} : { token_type_ids: new Tensor('int64', types, dims) }),
+  };
 }
 
 function expectTensor(value: unknown, name: string): Tensor {
