@@ -2,10 +2,13 @@ import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { replyError } from '../../batcher/reply-error.js';
 import { type BatchReply } from '../../batcher/types.js';
-import { deadlineSignal } from '../deadline.js';
-import { CapserveError } from '../../core/errors.js';
-import { isWellFormed } from '../well-formed.js';
+import { requestSignal } from '../request-signal.js';
+import { checkTexts } from '../check-texts.js';
 import { type CapserveService } from '../../engine/service.js';
+import { anyCapabilityResultSchema } from '../../capabilities/result-schemas.js';
+import { documentOnly } from '../openapi/document-only.js';
+import { access, errorResponses, jsonResponse } from '../openapi/error-responses.js';
+import { batchInfoSchema } from '../openapi/response-schemas.js';
 
 export interface ClassifyLimits {
   readonly maxTextsPerRequest: number;
@@ -26,31 +29,24 @@ export const classifyBodySchema = z
   .strict();
 export type ClassifyBody = z.infer<typeof classifyBodySchema>;
 
-const classifyReplySchema = z.object({
-  results: z.array(z.record(z.string(), z.unknown())),
-  batch: z.object({ id: z.number(), texts: z.number(), requests: z.number(), waitedMs: z.number() }),
-  timingMs: z.number(),
-});
+/**
+ * One text's results, keyed by requested capability. Documented here as a record of any kind's
+ * result; the served OpenAPI document replaces it with this server's capability names and kinds
+ * (server/openapi/classify-result.ts).
+ */
+export const classifyResultSchema = z.record(z.string(), anyCapabilityResultSchema).meta({ id: 'ClassifyResult' });
 
-/** Limits that answer 413 rather than 400, and duplicate capability names; shared with the WebSocket. */
+export const classifyReplySchema = documentOnly(
+  z.object({
+    results: z.array(classifyResultSchema).meta({ description: "One object per text, in order; a capability that failed for the request is absent (the request then fails as a whole)." }),
+    batch: batchInfoSchema,
+    timingMs: z.number(),
+  }),
+);
+
+/** Limits that answer 413 rather than 400, and malformed texts; shared with the WebSocket. */
 export function checkClassifyBody(body: ClassifyBody, limits: ClassifyLimits): void {
-  if (body.texts.length > limits.maxTextsPerRequest) {
-    throw new CapserveError('TOO_MANY_TEXTS', `${body.texts.length} texts exceed the limit of ${limits.maxTextsPerRequest} per request`, {
-      details: { limit: limits.maxTextsPerRequest },
-    });
-  }
-  const long = body.texts.findIndex((text) => text.length > limits.maxTextLength);
-  if (long !== -1) {
-    throw new CapserveError('TEXT_TOO_LONG', `text ${long} has ${body.texts[long]?.length} characters; the limit is ${limits.maxTextLength}`, {
-      details: { index: long, limit: limits.maxTextLength },
-    });
-  }
-  const malformed = body.texts.findIndex((text) => !isWellFormed(text));
-  if (malformed !== -1) {
-    throw new CapserveError('VALIDATION_ERROR', `text ${malformed} is not well-formed Unicode (it has a lone surrogate)`, {
-      details: { index: malformed },
-    });
-  }
+  checkTexts(body.texts, limits);
 }
 
 /** `POST /classify`: texts and capabilities in, each text's results out, through the batcher. */
@@ -60,22 +56,21 @@ export function classifyRoute(service: CapserveService, limits: ClassifyLimits):
       '/classify',
       {
         schema: {
+          operationId: 'classify',
+          tags: ['classify'],
           summary: 'Run capabilities over texts, batched with concurrent requests.',
           body: classifyBodySchema,
-          response: { 200: classifyReplySchema },
+          response: {
+            200: jsonResponse("Each text's results per requested capability.", classifyReplySchema),
+            ...errorResponses(400, 413, 499, 500, 503, 504, ...access),
+          },
         },
       },
       async (request, reply) => {
         const started = performance.now();
         checkClassifyBody(request.body, limits);
-        // A client that goes away takes its pending work with it.
-        const controller = new AbortController();
-        const onClose = (): void => {
-          if (!reply.raw.writableFinished) controller.abort();
-        };
-        reply.raw.once('close', onClose);
         const { texts, capabilities, timeoutMs, priority } = request.body;
-        const deadline = deadlineSignal(timeoutMs ?? limits.requestTimeoutMs, controller.signal);
+        const deadline = requestSignal(reply, timeoutMs ?? limits.requestTimeoutMs);
         let answer: BatchReply;
         try {
           answer = await service.analyse({ texts, capabilities, signal: deadline.signal, ...(priority === undefined ? {} : { priority }) });

@@ -2,6 +2,8 @@ import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type ModelRepository } from '../../models/repository/model-repository.js';
 import { type Store } from '../../store/types.js';
+import { access, errorResponses, jsonResponse } from '../openapi/error-responses.js';
+import { manifestDiffSchema, repositoryModelSchema, verifiedSchema } from '../openapi/response-schemas.js';
 
 const name = z.object({ name: z.string().min(1).max(200) });
 const version = z.coerce.number().int().min(1);
@@ -9,15 +11,39 @@ const version = z.coerce.number().int().min(1);
 /** `GET /models`, `GET /models/:name`, `POST /models/:name/default`, `GET /models/:name/diff`, `POST /models/:name/versions/:version/verify`. */
 export function modelRoutes(repository: ModelRepository, store?: Store): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/models', { schema: { summary: 'Models of the repository with their versions, metrics and default.' } }, async () => ({
+    app.get('/models', {
+        schema: {
+          operationId: 'listRepositoryModels',
+          tags: ['models'],
+          summary: 'Models of the repository with their versions, metrics and default.',
+          response: { 200: jsonResponse('Every model of the repository.', z.object({ models: z.array(repositoryModelSchema).readonly() })), ...errorResponses(...access) },
+        },
+      }, async () => ({
       models: await repository.list(),
     }));
-    app.get('/models/:name', { schema: { summary: 'One model: its versions (manifests) and default.', params: name } }, async (request) =>
+    app.get('/models/:name', {
+        schema: {
+          operationId: 'getRepositoryModel',
+          tags: ['models'],
+          summary: 'One model: its versions (manifests) and default.',
+          params: name,
+          response: { 200: jsonResponse('The model.', repositoryModelSchema), ...errorResponses(400, 404, ...access) },
+        },
+      }, async (request) =>
       repository.get(request.params.name),
     );
     app.post(
       '/models/:name/default',
-      { schema: { summary: 'Make a version the default.', params: name, body: z.object({ version }).strict() } },
+      {
+        schema: {
+          operationId: 'setDefaultModelVersion',
+          tags: ['models'],
+          summary: 'Make a version the default.',
+          params: name,
+          body: z.object({ version }).strict(),
+          response: { 200: jsonResponse('The model with its new default.', repositoryModelSchema), ...errorResponses(400, 404, ...access) },
+        },
+      },
       async (request) => {
         const model = await repository.setDefault(request.params.name, request.body.version);
         const manifest = model.versions.find((v) => v.version === model.defaultVersion);
@@ -31,12 +57,29 @@ export function modelRoutes(repository: ModelRepository, store?: Store): Fastify
     );
     app.get(
       '/models/:name/diff',
-      { schema: { summary: 'Manifest, file and metric differences between two versions.', params: name, querystring: z.object({ from: version, to: version }).strict() } },
+      {
+        schema: {
+          operationId: 'diffModelVersions',
+          tags: ['models'],
+          summary: 'Manifest, file and metric differences between two versions.',
+          params: name,
+          querystring: z.object({ from: version, to: version }).strict(),
+          response: { 200: jsonResponse('What changed from `from` to `to`.', manifestDiffSchema), ...errorResponses(400, 404, ...access) },
+        },
+      },
       async (request) => repository.diff(request.params.name, request.query.from, request.query.to),
     );
     app.post(
       '/models/:name/versions/:version/verify',
-      { schema: { summary: "Check every file of a version against its manifest's SHA-256.", params: name.extend({ version }) } },
+      {
+        schema: {
+          operationId: 'verifyModelVersion',
+          tags: ['models'],
+          summary: "Check every file of a version against its manifest's SHA-256.",
+          params: name.extend({ version }),
+          response: { 200: jsonResponse('Every file matched.', verifiedSchema), ...errorResponses(400, 404, 422, ...access) },
+        },
+      },
       async (request) => {
         const { manifest } = await repository.resolve(request.params.name, request.params.version);
         return { name: manifest.name, version: manifest.version, verified: Object.keys(manifest.files).length };

@@ -2,12 +2,15 @@ import { type MultipartFile } from '@fastify/multipart';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { formatIssues } from '../../core/format-issues.js';
+import { validationError } from '../../core/format-issues.js';
 import { priorities } from '../../jobs/types.js';
 import { replyError } from '../../batcher/reply-error.js';
 import { CapserveError, isCapserveError, messageOf } from '../../core/errors.js';
 import { isWellFormed } from '../well-formed.js';
 import { type ProcessFrontEnd, type ProcessInput, type ProcessOutcome } from '../../jobs/front-end.js';
+import { classifyResultSchema } from './classify-route.js';
+import { access, errorResponses, jsonResponse } from '../openapi/error-responses.js';
+import { batchInfoSchema, jobPlanSchema, jobRecordSchema } from '../openapi/response-schemas.js';
 
 export const processFieldsSchema = z
   .object({
@@ -18,6 +21,21 @@ export const processFieldsSchema = z
   })
   .strict();
 
+/** The multipart form of `/process`, for the document: fields arrive as text. */
+const processFormSchema = z.object({
+  file: z.string().meta({ format: 'binary', description: 'The one file of the job; its type is sniffed from its bytes.' }),
+  capabilities: z.string().optional().meta({ description: 'Comma-separated names, or a JSON array.' }),
+  options: z.string().optional().meta({ description: 'A JSON object.' }),
+  priority: z.enum(priorities).optional(),
+});
+
+const inlineReplySchema = z
+  .object({ results: z.array(classifyResultSchema), batch: batchInfoSchema, route: jobPlanSchema, timingMs: z.number() })
+  .meta({ description: 'Run inline: each text\'s results, as /classify answers them, with the plan.' });
+const queuedReplySchema = z
+  .object({ jobId: z.string(), status: z.string(), route: jobPlanSchema })
+  .meta({ description: 'Queued: follow the job at the Location header (`/jobs/{id}`).' });
+
 /** `POST /process`, `GET /jobs/:id`, `DELETE /jobs/:id`. */
 /** Texts are bounded by BODY_LIMIT_BYTES and files by MAX_UPLOAD_BYTES (multipart limits). */
 export function processRoutes(frontEnd: ProcessFrontEnd): FastifyPluginAsyncZod {
@@ -26,8 +44,17 @@ export function processRoutes(frontEnd: ProcessFrontEnd): FastifyPluginAsyncZod 
       '/process',
       {
         schema: {
+          operationId: 'process',
+          tags: ['jobs'],
           summary: 'Plan and route a job: text as JSON, or a file as multipart (field "file") with "capabilities", "options", "priority".',
+          response: {
+            200: jsonResponse('Run inline.', inlineReplySchema),
+            202: jsonResponse('Queued.', queuedReplySchema),
+            ...errorResponses(400, 413, 415, 422, 499, 500, 503, 504, ...access),
+          },
         },
+        // Parsed by the handler (JSON or multipart), so documented here rather than validated by fastify.
+        config: { openapiBody: { 'application/json': processFieldsSchema, 'multipart/form-data': processFormSchema } },
       },
       async (request, reply) => {
         const started = performance.now();
@@ -41,16 +68,36 @@ export function processRoutes(frontEnd: ProcessFrontEnd): FastifyPluginAsyncZod 
     );
 
     const params = z.object({ id: z.string().min(1).max(200) });
-    app.get('/jobs/:id', { schema: { summary: 'A job: status, progress, attempts, result or error.', params } }, async (request) =>
+    app.get('/jobs/:id', {
+        schema: {
+          operationId: 'getJob',
+          tags: ['jobs'],
+          summary: 'A job: status, progress, attempts, result or error.',
+          params,
+          response: { 200: jsonResponse('The job.', jobRecordSchema), ...errorResponses(400, 404, ...access) },
+        },
+      }, async (request) =>
       frontEnd.get(request.params.id),
     );
-    app.delete('/jobs/:id', { schema: { summary: 'Cancel a queued or running job.', params } }, async (request) =>
+    app.delete('/jobs/:id', {
+        schema: {
+          operationId: 'cancelJob',
+          tags: ['jobs'],
+          summary: 'Cancel a queued or running job.',
+          params,
+          response: { 200: jsonResponse('The job, cancelled.', jobRecordSchema), ...errorResponses(400, 404, 409, ...access) },
+        },
+      }, async (request) =>
       frontEnd.cancel(request.params.id),
     );
   };
 }
 
-function answer(outcome: ProcessOutcome, reply: FastifyReply, started: number): unknown {
+function answer(
+  outcome: ProcessOutcome,
+  reply: FastifyReply,
+  started: number,
+): z.infer<typeof inlineReplySchema> | z.infer<typeof queuedReplySchema> {
   if (outcome.kind === 'queued') {
     reply.code(202).header('location', `/jobs/${outcome.job.id}`);
     return { jobId: outcome.job.id, status: outcome.job.status, route: outcome.plan };
@@ -68,7 +115,7 @@ function answer(outcome: ProcessOutcome, reply: FastifyReply, started: number): 
 function parseFields(raw: unknown): ProcessInput {
   const parsed = processFieldsSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    throw new CapserveError('VALIDATION_ERROR', `invalid body: ${formatIssues(parsed.error.issues)}`, { details: { issues: parsed.error.issues } });
+    throw validationError('body', parsed.error.issues);
   }
   return parsed.data;
 }

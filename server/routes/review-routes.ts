@@ -3,9 +3,13 @@ import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type ReviewQueue } from '../../review/review-queue.js';
 import { reviewStatuses, type Store } from '../../store/types.js';
+import { documentOnly } from '../openapi/document-only.js';
 import { toCsv } from '../../training/parse-csv.js';
+import { access, errorResponses, jsonResponse } from '../openapi/error-responses.js';
+import { auditEntrySchema, datasetCreatedSchema, reviewerSchema, reviewItemSchema } from '../openapi/response-schemas.js';
 
 const id = z.object({ id: z.string().min(1).max(200) });
+const exportSchema = documentOnly(z.object({ examples: z.array(z.object({ text: z.string(), label: z.string().optional() })).readonly() }));
 const capabilityQuery = z.object({ capability: z.string().min(1).max(200).optional() });
 
 /**
@@ -19,7 +23,10 @@ export function reviewRoutes(reviews: ReviewQueue, store: Store): FastifyPluginA
       '/reviewers',
       {
         schema: {
+          operationId: 'addReviewer',
+          tags: ['reviews'],
           summary: 'Add a reviewer (or update one, by id) with the capabilities they take ("*" for any) and how many items they hold at once.',
+          response: { 201: jsonResponse('The reviewer.', reviewerSchema), ...errorResponses(400, ...access) },
           body: z
             .object({
               id: z.string().min(1).max(200).optional(),
@@ -32,13 +39,23 @@ export function reviewRoutes(reviews: ReviewQueue, store: Store): FastifyPluginA
       },
       async (request, reply) => reply.code(201).send(await reviews.addReviewer(request.body, 'api')),
     );
-    app.get('/reviewers', { schema: { summary: 'Reviewers with the items each holds.' } }, async () => ({ reviewers: await reviews.reviewers() }));
+    app.get('/reviewers', {
+        schema: {
+          operationId: 'listReviewers',
+          tags: ['reviews'],
+          summary: 'Reviewers with the items each holds.',
+          response: { 200: jsonResponse('The reviewers.', z.object({ reviewers: z.array(reviewerSchema.extend({ assigned: z.number().int() })).readonly() })), ...errorResponses(...access) },
+        },
+      }, async () => ({ reviewers: await reviews.reviewers() }));
 
     app.get(
       '/reviews',
       {
         schema: {
+          operationId: 'listReviews',
+          tags: ['reviews'],
           summary: 'Review items, oldest first.',
+          response: { 200: jsonResponse('The review items.', z.object({ reviews: z.array(reviewItemSchema).readonly() })), ...errorResponses(400, ...access) },
           querystring: capabilityQuery
             .extend({
               status: z.enum(reviewStatuses).optional(),
@@ -62,7 +79,21 @@ export function reviewRoutes(reviews: ReviewQueue, store: Store): FastifyPluginA
     );
     app.get(
       '/reviews/export',
-      { schema: { summary: 'Corrected labels as a training set.', querystring: capabilityQuery.extend({ format: z.enum(['json', 'csv']).default('json') }).strict() } },
+      {
+        schema: {
+          operationId: 'exportReviews',
+          tags: ['reviews'],
+          summary: 'Corrected labels as a training set.',
+          querystring: capabilityQuery.extend({ format: z.enum(['json', 'csv']).default('json') }).strict(),
+          response: {
+            200: {
+              description: 'The corrected examples: JSON by default, CSV (`text,label`) with `format=csv`.',
+              content: { 'application/json': { schema: exportSchema }, 'text/csv': { schema: z.string() } },
+            },
+            ...errorResponses(400, ...access),
+          },
+        },
+      },
       async (request, reply) => {
         const examples = await reviews.export(request.query.capability);
         if (request.query.format === 'json') return { examples };
@@ -71,7 +102,15 @@ export function reviewRoutes(reviews: ReviewQueue, store: Store): FastifyPluginA
     );
     app.post(
       '/reviews/export',
-      { schema: { summary: 'Store the corrected labels as a data set for /train.', body: capabilityQuery.extend({ name: z.string().min(1).max(200).optional() }).strict() } },
+      {
+        schema: {
+          operationId: 'storeReviewsAsDataset',
+          tags: ['reviews'],
+          summary: 'Store the corrected labels as a data set for /train.',
+          body: capabilityQuery.extend({ name: z.string().min(1).max(200).optional() }).strict(),
+          response: { 201: jsonResponse('The stored data set.', datasetCreatedSchema), ...errorResponses(400, ...access) },
+        },
+      },
       async (request, reply) => {
         const examples = await reviews.export(request.body.capability);
         const dataset = { id: randomUUID(), name: request.body.name ?? `reviews-${request.body.capability ?? 'all'}`, source: 'reviews', examples, createdAt: Date.now() };
@@ -79,12 +118,23 @@ export function reviewRoutes(reviews: ReviewQueue, store: Store): FastifyPluginA
         return reply.code(201).send({ id: dataset.id, name: dataset.name, size: examples.length });
       },
     );
-    app.get('/reviews/:id', { schema: { summary: 'One review item.', params: id } }, async (request) => reviews.get(request.params.id));
+    app.get('/reviews/:id', {
+        schema: {
+          operationId: 'getReview',
+          tags: ['reviews'],
+          summary: 'One review item.',
+          params: id,
+          response: { 200: jsonResponse('The review item.', reviewItemSchema), ...errorResponses(400, 404, ...access) },
+        },
+      }, async (request) => reviews.get(request.params.id));
     app.post(
       '/reviews/:id',
       {
         schema: {
+          operationId: 'resolveReview',
+          tags: ['reviews'],
           summary: 'Resolve an item with the corrected label (by the reviewer it is assigned to).',
+          response: { 200: jsonResponse('The resolved item.', reviewItemSchema), ...errorResponses(400, 404, 409, ...access) },
           params: id,
           body: z.object({ reviewer: z.string().min(1).max(200), label: z.string().min(1).max(200) }).strict(),
         },
@@ -96,7 +146,10 @@ export function reviewRoutes(reviews: ReviewQueue, store: Store): FastifyPluginA
       '/audit',
       {
         schema: {
+          operationId: 'listAudit',
+          tags: ['reviews'],
           summary: 'The audit log, oldest first.',
+          response: { 200: jsonResponse('The audit entries.', z.object({ entries: z.array(auditEntrySchema).readonly() })), ...errorResponses(400, ...access) },
           querystring: z
             .object({ subject: z.string().min(1).max(300).optional(), afterSeq: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) })
             .strict(),

@@ -1,15 +1,11 @@
 import { type FastifyBaseLogger } from 'fastify';
-import { z } from 'zod';
-import { formatIssues } from '../../core/format-issues.js';
+import { validationError } from '../../core/format-issues.js';
 import { type JobEvent } from '../../jobs/types.js';
-import { asCapserveError, CapserveError, isCapserveError } from '../../core/errors.js';
+import { asCapserveError, isCapserveError } from '../../core/errors.js';
 import { type ProcessFrontEnd } from '../../jobs/front-end.js';
-import { processFieldsSchema } from './process-routes.js';
+import { jobMessageSchema as jobMessage, processMessageSchema as processMessage } from './ws-messages.js';
 import { type WsConnection, type WsMessageHandler } from './ws-route.js';
 
-const id = z.union([z.string().min(1).max(200), z.number()]);
-const processMessage = processFieldsSchema.extend({ id, type: z.literal('process'), text: z.string().min(1) });
-const jobMessage = z.object({ id, type: z.enum(['subscribe', 'cancel']), jobId: z.string().min(1).max(200) }).strict();
 
 /**
  * WebSocket messages for jobs: `process` (text through the job planner: inline results
@@ -30,7 +26,7 @@ export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogg
   async function handle(message: Record<string, unknown>, socket: WsConnection): Promise<void> {
     if (message.type === 'process') {
       const parsed = processMessage.safeParse(message);
-      if (!parsed.success) throw new CapserveError('VALIDATION_ERROR', `invalid message: ${formatIssues(parsed.error.issues)}`);
+      if (!parsed.success) throw validationError('message', parsed.error.issues);
       const { id: messageId, type: _type, ...input } = parsed.data;
       const started = performance.now();
       const outcome = await frontEnd.submit(input, socket.signal);
@@ -47,7 +43,7 @@ export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogg
       return;
     }
     const parsed = jobMessage.safeParse(message);
-    if (!parsed.success) throw new CapserveError('VALIDATION_ERROR', `invalid message: ${formatIssues(parsed.error.issues)}`);
+    if (!parsed.success) throw validationError('message', parsed.error.issues);
     if (parsed.data.type === 'cancel') {
       const record = await frontEnd.cancel(parsed.data.jobId);
       socket.send({ id: parsed.data.id, type: 'cancelled', jobId: record.id });

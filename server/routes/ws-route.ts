@@ -1,17 +1,14 @@
 import { type FastifyInstance } from 'fastify';
 import { type WebSocket } from 'ws';
-import { z } from 'zod';
-import { formatIssues } from '../../core/format-issues.js';
+import { validationError } from '../../core/format-issues.js';
 import { type BatchReply } from '../../batcher/types.js';
 import { deadlineSignal } from '../deadline.js';
 import { asCapserveError, CapserveError, isCapserveError, messageOf } from '../../core/errors.js';
 import { type CapserveService } from '../../engine/service.js';
-import { checkClassifyBody, classifyBodySchema, type ClassifyLimits } from './classify-route.js';
+import { checkClassifyBody, type ClassifyLimits } from './classify-route.js';
+import { classifyMessageSchema, wsMessagesPath } from './ws-messages.js';
+import { access, errorResponses } from '../openapi/error-responses.js';
 
-const messageId = z.union([z.string().min(1).max(200), z.number()]);
-
-/** A classify message: the `/classify` body plus the client's id for the replies. */
-const classifyMessageSchema = classifyBodySchema.extend({ id: messageId, type: z.literal('classify').optional() });
 
 /** Extra message types (jobs) handled by another module; returns false when it does not know the type. */
 export type WsMessageHandler = (message: Record<string, unknown>, socket: WsConnection) => boolean;
@@ -34,7 +31,14 @@ export function registerWsRoute(
   extra: WsMessageHandler[] = [],
 ): void {
   const perSecond = limits.wsMaxMessagesPerSecond ?? Number.POSITIVE_INFINITY;
-  app.get('/ws', { websocket: true, schema: { hide: true } }, (socket: WebSocket, request) => {
+  const schema = {
+    operationId: 'openWebSocket',
+    tags: ['websocket'],
+    summary: 'A WebSocket: classify and process requests in flight on one socket, results streamed as they finish.',
+    description: `Upgrade with \`GET /ws\`, then send JSON text frames. Every message type, both ways, is a JSON Schema at \`${wsMessagesPath}\` (ClientMessage, ServerMessage); see docs/api.md.`,
+    response: errorResponses(...access),
+  };
+  app.get('/ws', { websocket: true, schema }, (socket: WebSocket, request) => {
     const closed = new AbortController();
     socket.once('close', () => closed.abort());
     const connection: WsConnection = {
@@ -88,9 +92,7 @@ export function registerWsRoute(
     const classify = async (raw: Record<string, unknown>): Promise<void> => {
       const parsed = classifyMessageSchema.safeParse(raw);
       if (!parsed.success) {
-        throw new CapserveError('VALIDATION_ERROR', `invalid message: ${formatIssues(parsed.error.issues)}`, {
-          details: { issues: parsed.error.issues },
-        });
+        throw validationError('message', parsed.error.issues);
       }
       const { id, ...body } = parsed.data;
       checkClassifyBody(body, limits);
