@@ -172,6 +172,20 @@ const access = {
   }),
 };
 
+/** The text-embeddings-inference routes (`/embed`, `/predict`, `/rerank`, `/tokenize`, `/info`). */
+const protocols = {
+  teiEmbeddingCapability: setting({
+    env: 'TEI_EMBEDDING_CAPABILITY',
+    description: 'The embedding capability behind the text-embeddings-inference routes `/embed`, `/rerank` (cosine similarity of its vectors), `/tokenize` and `/info`.',
+    schema: z.string().min(1).default('embedding'),
+  }),
+  teiClassifierCapability: setting({
+    env: 'TEI_CLASSIFIER_CAPABILITY',
+    description: 'The classifier capability (one giving `{ label, score, scores }`) behind the text-embeddings-inference route `/predict`.',
+    schema: z.string().min(1).default('sentiment'),
+  }),
+};
+
 const queues = {
   redisUrl: setting({ env: 'REDIS_URL', description: 'Redis for the BullMQ queues; unset keeps the queues in-process.', schema: z.string().url().optional() }),
   queueConcurrency: setting({ env: 'QUEUE_CONCURRENCY', description: 'Jobs each queue consumer runs at once.', schema: int(1, 1, 256) }),
@@ -244,10 +258,11 @@ export const settingGroups = [
   { title: 'Batching', settings: batching },
   { title: 'Request limits', settings: requests },
   { title: 'Authentication and rate limits', settings: access },
+  { title: 'Protocol routes', settings: protocols },
   { title: 'Queues and jobs', settings: queues },
   { title: 'Storage', settings: storage },
   { title: 'Training and review', settings: training },
 ] as const;
 
 /** Every setting, by configuration key. */
-export const settings = { ...listening, ...models, ...batching, ...requests, ...access, ...queues, ...storage, ...training };
+export const settings = { ...listening, ...models, ...batching, ...requests, ...access, ...protocols, ...queues, ...storage, ...training };

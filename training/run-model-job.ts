@@ -31,7 +31,7 @@ export interface ModelJobDeps {
 
 type Progress = (fraction: number, stage: string) => void;
 
-/** The runner behind `/train`, `/evaluate` and `/predict`. */
+/** The runner behind `/train`, `/evaluate` and `/model-jobs/predict`. */
 export function createModelJobRunner(deps: ModelJobDeps): ModelJobRunner {
   return async (job, { signal, progress }) => {
     switch (job.type) {

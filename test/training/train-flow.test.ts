@@ -61,7 +61,7 @@ t.test('train (CSV data set, TF-IDF) → metrics beat the majority baseline → 
   t.equal(evaluation.result.version, 1);
   t.ok(evaluation.result.metrics.accuracy > 0.8, `accuracy on a fresh set ${evaluation.result.metrics.accuracy}`);
 
-  const predicted = await server.request('POST', '/predict', { model: 'tickets', version: 1, examples: fresh.slice(0, 5).map(({ text }) => ({ text })) });
+  const predicted = await server.request('POST', '/model-jobs/predict', { model: 'tickets', version: 1, examples: fresh.slice(0, 5).map(({ text }) => ({ text })) });
   const predictions = await finishedModelJob(server, predicted.body.job.id);
   t.equal(predictions.result.predictions.length, 5);
   t.match(predictions.result.predictions[0], { text: fresh[0]?.text, label: /^(account|billing|shipping)$/, score: Number });
@@ -111,7 +111,7 @@ t.test('bad training requests are refused before they are queued', async (t) => 
     ['a bad model name', '/train', { model: '../etc', examples, features: { kind: 'tfidf' } }, 400, 'VALIDATION_ERROR'],
     ['an unknown algorithm', '/train', { model: 'm', examples, classifier: { algorithm: 'forest' } }, 400, 'VALIDATION_ERROR'],
     ['evaluating an unknown model', '/evaluate', { model: 'ghost', examples }, 404, 'MODEL_NOT_FOUND'],
-    ['predicting with an unknown model', '/predict', { model: 'ghost', examples }, 404, 'MODEL_NOT_FOUND'],
+    ['predicting with an unknown model', '/model-jobs/predict', { model: 'ghost', examples }, 404, 'MODEL_NOT_FOUND'],
   ];
   for (const [name, route, body, status, code] of cases) {
     const response = await server.request('POST', route, body);
