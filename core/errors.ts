@@ -17,11 +17,14 @@ export const errorDefinitions = {
   VALIDATION_ERROR: { status: 400, retryable: false, message: 'The request is invalid.' },
   UNKNOWN_CAPABILITY: { status: 400, retryable: false, message: 'Unknown capability.' },
   DUPLICATE_CAPABILITY: { status: 400, retryable: false, message: 'A capability is requested more than once.' },
+  CONTEXT_LENGTH_EXCEEDED: { status: 400, retryable: false, message: "A text has more tokens than the model's context length." },
+  TOKEN_IDS_UNSUPPORTED: { status: 400, retryable: false, message: 'Token ids are not accepted as input; send text.' },
   UNAUTHORIZED: { status: 401, retryable: false, message: 'An API key is required.' },
   FORBIDDEN: { status: 403, retryable: false, message: 'The API key is not valid.' },
   NOT_FOUND: { status: 404, retryable: false, message: 'No such route.' },
   JOB_NOT_FOUND: { status: 404, retryable: false, message: 'No such job (it may have expired).' },
   MODEL_NOT_FOUND: { status: 404, retryable: false, message: 'No such model in the model repository.' },
+  UNKNOWN_MODEL: { status: 404, retryable: false, message: 'No model of that name on this protocol route (protocol routes name a capability as their model).' },
   MODEL_VERSION_NOT_FOUND: { status: 404, retryable: false, message: 'No such version of the model.' },
   DATASET_NOT_FOUND: { status: 404, retryable: false, message: 'No such data set.' },
   REVIEW_NOT_FOUND: { status: 404, retryable: false, message: 'No such review item.' },
@@ -72,7 +75,11 @@ export class CapserveError extends Error {
 
   /** The `{ error: { code, message, ... } }` body every error response carries. */
   toBody(): { error: { code: ErrorCode; message: string } & Record<string, unknown> } {
-    return { error: { code: this.code, message: this.message, ...this.details } };
+    const error: { code: ErrorCode; message: string } & Record<string, unknown> = { code: this.code, message: this.message, ...this.details };
+    // Every VALIDATION_ERROR has the same shape, wherever it was raised: clients read `issues`
+    // (JSON-pointer paths; see format-issues.ts) and never parse the message.
+    if (this.code === 'VALIDATION_ERROR' && !Array.isArray(error.issues)) error.issues = [{ path: '', message: this.message }];
+    return { error };
   }
 }
 

@@ -2,16 +2,19 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import {
-  hasZodFastifySchemaValidationErrors,
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-} from 'fastify-type-provider-zod';
+import { jsonSchemaTransformObject, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler } from './openapi/document-only.js';
+import { finishDocument, openapiOptions } from './openapi/document.js';
+import { openapiTransform } from './openapi/transform.js';
+import { wsMessagesJsonSchema, wsMessagesPath } from './routes/ws-messages.js';
 import { type ServerConfig } from './config.js';
 import { type ApiKeys } from './api-keys.js';
-import { CapserveError, isCapserveError } from '../core/errors.js';
+import { CapserveError } from '../core/errors.js';
+import { registryErrorOf, setErrorHeaders } from './fastify-errors.js';
 import { classifyRoute } from './routes/classify-route.js';
+import { openaiProtocol } from './protocols/openai/plugin.js';
+import { kserveProtocol } from './protocols/kserve/plugin.js';
+import { teiProtocol } from './protocols/tei/plugin.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
 import { type ProcessFrontEnd } from '../jobs/front-end.js';
 import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
@@ -30,7 +33,7 @@ import { type CapserveService } from '../engine/service.js';
 export interface AppOptions {
   readonly service: CapserveService;
   readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes' | 'requestTimeoutMs'> &
-    Partial<Pick<ServerConfig, 'wsMaxMessagesPerSecond'>>;
+    Partial<Pick<ServerConfig, 'wsMaxMessagesPerSecond' | 'teiEmbeddingCapability' | 'teiClassifierCapability' | 'maxQueuedTexts' | 'maxBatchTexts' | 'maxBatchTokens'>>;
   readonly logger: FastifyBaseLogger;
   /** The `/process` and `/jobs` front-end; without it those routes are absent. */
   readonly frontEnd?: ProcessFrontEnd;
@@ -44,26 +47,11 @@ export interface AppOptions {
   readonly reload?: () => Promise<{ capabilities: string[] }>;
   /** The store behind data sets, model jobs, reviews and the audit log; absent, those routes are too. */
   readonly store?: Store;
-  /** `/train`, `/evaluate`, `/predict`, `/model-jobs`, `/datasets`; needs `store` and `repository`. */
+  /** `/train`, `/evaluate`, `/model-jobs/predict`, `/model-jobs`, `/datasets`; needs `store` and `repository`. */
   readonly training?: Omit<TrainingRoutesOptions, 'store' | 'repository' | 'service'>;
   /** `/reviewers`, `/reviews`, `/audit`; needs `store`. */
   readonly reviews?: ReviewQueue;
 }
-
-/** Fastify errors that are the client's fault, mapped onto our codes. */
-const clientErrors: Record<string, CapserveError['code']> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_ERROR',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_ERROR',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_ERROR',
-  FST_REQ_FILE_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  FST_FILES_LIMIT: 'PAYLOAD_TOO_LARGE',
-  FST_PARTS_LIMIT: 'PAYLOAD_TOO_LARGE',
-  FST_FIELDS_LIMIT: 'PAYLOAD_TOO_LARGE',
-  FST_INVALID_MULTIPART_CONTENT_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_PROTO_VIOLATION: 'VALIDATION_ERROR',
-};
 
 /** Builds the HTTP API over a service; the caller listens and closes. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -81,32 +69,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(swagger, {
-    openapi: {
-      info: { title: 'capserve', version: '0.1.0', description: 'Capability-aware inference server.' },
-    },
-    transform: jsonSchemaTransform,
+    ...openapiOptions('0.1.0'),
+    transform: openapiTransform,
+    transformObject: jsonSchemaTransformObject,
   });
-  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
+  // Finished per request: the capabilities in service (and so the /classify result names) change with a reload.
+  app.get('/docs/json', { schema: { hide: true } }, async () =>
+    finishDocument(app.swagger(), { exemptPaths: options.auth?.exemptPaths ?? [], capabilities: service.capabilitySpecs() }),
+  );
+  app.get(wsMessagesPath, { schema: { hide: true } }, async () => wsMessagesJsonSchema());
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const issues = error.validation.map((v) => ({ path: v.instancePath, message: v.message, params: v.params }));
-      return reply.code(400).send(
-        new CapserveError('VALIDATION_ERROR', `invalid ${error.validationContext ?? 'request'}: ${issues.map((i) => `${i.path || '(root)'} ${i.message}`).join('; ')}`, {
-          details: { issues },
-        }).toBody(),
-      );
-    }
-    const mapped = isCapserveError(error)
-      ? error
-      : error.code !== undefined && clientErrors[error.code] !== undefined
-        ? new CapserveError(clientErrors[error.code] as CapserveError['code'], error.message)
-        : undefined;
+    const mapped = registryErrorOf(error);
     if (mapped !== undefined) {
       if (mapped.statusCode >= 500) request.log.error({ err: mapped, code: mapped.code }, mapped.message);
-      const retryAfter = mapped.details?.retryAfterSeconds;
-      if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
-      if (mapped.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer');
+      setErrorHeaders(reply, mapped);
       return reply.code(mapped.statusCode).send(mapped.toBody());
     }
     request.log.error({ err: error }, 'unhandled error');
@@ -142,6 +119,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(infoRoutes(service));
   await app.register(classifyRoute(service, config));
+  await app.register(openaiProtocol(service, config), { prefix: '/v1' });
+  await app.register(kserveProtocol(service, config), { prefix: '/v2' });
+  // text-embeddings-inference's routes sit at the root, as TEI serves them (`POST /` included).
+  await app.register(
+    teiProtocol(service, {
+      ...config,
+      embeddingCapability: config.teiEmbeddingCapability ?? 'embedding',
+      classifierCapability: config.teiClassifierCapability ?? 'sentiment',
+    }),
+  );
   const { repository, store } = options;
   if (repository !== undefined) await app.register(modelRoutes(repository, store));
   if (options.training !== undefined && store !== undefined && repository !== undefined) {
