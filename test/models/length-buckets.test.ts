@@ -4,24 +4,28 @@ import { PaddingCounter, planBuckets, sumPadding } from '../../models/length-buc
 import { modelSpecSchema } from '../../models/types.js';
 import { tinyBertDir } from '../helpers/tiny-bert.js';
 
-t.test('buckets group texts by length, shortest first, within the waste bound', async (t) => {
-  const cases: { lengths: number[]; options?: { maxWaste?: number; minSize?: number }; buckets: number[][] }[] = [
+t.test('buckets group texts by length, shortest first, trading padding against the cost of a call', async (t) => {
+  const cases: { lengths: number[]; callCostTokens?: number; buckets: number[][] }[] = [
     { lengths: [], buckets: [] },
     { lengths: [5], buckets: [[0]] },
-    { lengths: [10, 3, 10, 3], options: { minSize: 1 }, buckets: [[1, 3], [0, 2]] },
-    // Two short texts beside one long one: 2·(100-5)/300 = 63% padding, over 20%: split.
-    { lengths: [5, 100, 5], options: { minSize: 2 }, buckets: [[0, 2], [1]] },
-    // minSize keeps a small bucket together however uneven it is.
-    { lengths: [5, 100, 5], options: { minSize: 8 }, buckets: [[0, 2, 1]] },
-    // Lengths within the bound stay together: (12·3 - 33) / 36 = 8% padding.
-    { lengths: [10, 11, 12], options: { minSize: 1 }, buckets: [[0, 1, 2]] },
+    // 32 + 4·10 = 72 beats two calls, 32 + 2·3 + 32 + 2·10 = 90: one bucket.
+    { lengths: [10, 3, 10, 3], buckets: [[1, 3, 0, 2]] },
+    // With calls nearly free, the two lengths go apart.
+    { lengths: [10, 3, 10, 3], callCostTokens: 1, buckets: [[1, 3], [0, 2]] },
+    // Two short texts beside a long one: 32 + 300 padded tokens against 32 + 10 + 32 + 100.
+    { lengths: [5, 100, 5], buckets: [[0, 2], [1]] },
+    // A call dearer than the padding it saves keeps them together.
+    { lengths: [5, 100, 5], callCostTokens: 200, buckets: [[0, 2, 1]] },
+    { lengths: [10, 11, 12], buckets: [[0, 1, 2]] },
     // Equal lengths keep input order inside the bucket.
     { lengths: [7, 7, 7], buckets: [[0, 1, 2]] },
   ];
-  for (const { lengths, options, buckets } of cases) t.same(planBuckets(lengths, options), buckets, JSON.stringify({ lengths, options }));
+  for (const { lengths, callCostTokens, buckets } of cases) {
+    t.same(planBuckets(lengths, callCostTokens === undefined ? {} : { callCostTokens }), buckets, JSON.stringify({ lengths, callCostTokens }));
+  }
 
   const lengths = Array.from({ length: 200 }, (_, i) => 1 + ((i * 37) % 120));
-  const planned = planBuckets(lengths, { maxWaste: 0.2, minSize: 8 });
+  const planned = planBuckets(lengths);
   t.same(planned.flat().sort((a, b) => a - b), lengths.map((_, i) => i), 'every text in exactly one bucket');
   const counter = new PaddingCounter();
   for (const bucket of planned) {
@@ -30,8 +34,30 @@ t.test('buckets group texts by length, shortest first, within the waste bound', 
   }
   const unbucketed = new PaddingCounter();
   unbucketed.add(lengths, Math.max(...lengths));
-  t.ok(counter.snapshot().efficiency > 0.8, `bucketed efficiency ${counter.snapshot().efficiency}`);
+  t.ok(counter.snapshot().efficiency > 0.9, `bucketed efficiency ${counter.snapshot().efficiency}`);
   t.ok(unbucketed.snapshot().efficiency < 0.55, `one padded batch: ${unbucketed.snapshot().efficiency}`);
+});
+
+t.test('the plan is the cheapest of every way to cut the sorted texts (brute force on small calls)', async (t) => {
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const cost = (buckets: number[][], lengths: number[]): number =>
+    buckets.reduce((sum, bucket) => sum + 32 + bucket.length * Math.max(...bucket.map((i) => lengths[i] ?? 0)), 0);
+  for (let trial = 0; trial < 50; trial += 1) {
+    const lengths = Array.from({ length: 1 + Math.floor(random() * 9) }, () => 1 + Math.floor(random() * 128));
+    const sorted = lengths.map((_, i) => i).sort((a, b) => (lengths[a] ?? 0) - (lengths[b] ?? 0) || a - b);
+    let cheapest = Number.POSITIVE_INFINITY;
+    // Each of the n − 1 gaps between sorted texts is a cut or not.
+    for (let mask = 0; mask < 2 ** (sorted.length - 1); mask += 1) {
+      const buckets: number[][] = [[]];
+      sorted.forEach((index, k) => {
+        if (k > 0 && (mask >> (k - 1)) & 1) buckets.push([]);
+        buckets.at(-1)?.push(index);
+      });
+      cheapest = Math.min(cheapest, cost(buckets, lengths));
+    }
+    t.equal(cost(planBuckets(lengths), lengths), cheapest, JSON.stringify(lengths));
+  }
 });
 
 t.test('padding counters and their sum', async (t) => {
