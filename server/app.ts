@@ -9,6 +9,7 @@ import { openapiTransform } from './openapi/transform.js';
 import { wsMessagesJsonSchema, wsMessagesPath } from './routes/ws-messages.js';
 import { type ServerConfig } from './config.js';
 import { type ApiKeys } from './api-keys.js';
+import { type Scheduler } from '../core/time.js';
 import { CapserveError } from '../core/errors.js';
 import { registryErrorOf, setErrorHeaders } from './fastify-errors.js';
 import { classifyRoute } from './routes/classify-route.js';
@@ -17,6 +18,7 @@ import { kserveProtocol } from './protocols/kserve/plugin.js';
 import { teiProtocol } from './protocols/tei/plugin.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
 import { type ProcessFrontEnd } from '../jobs/front-end.js';
+import { paceRefusals } from './pace-refusals.js';
 import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { infoRoutes } from './routes/info-routes.js';
@@ -33,7 +35,7 @@ import { type CapserveService } from '../engine/service.js';
 export interface AppOptions {
   readonly service: CapserveService;
   readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes' | 'requestTimeoutMs'> &
-    Partial<Pick<ServerConfig, 'wsMaxMessagesPerSecond' | 'teiEmbeddingCapability' | 'teiClassifierCapability' | 'maxQueuedTexts' | 'maxBatchTexts' | 'maxBatchTokens'>>;
+    Partial<Pick<ServerConfig, 'wsMaxMessagesPerSecond' | 'teiEmbeddingCapability' | 'teiClassifierCapability' | 'maxQueuedTexts' | 'maxBatchTexts' | 'maxBatchTokens' | 'refusalDelayMs'>>;
   readonly logger: FastifyBaseLogger;
   /** The `/process` and `/jobs` front-end; without it those routes are absent. */
   readonly frontEnd?: ProcessFrontEnd;
@@ -49,6 +51,8 @@ export interface AppOptions {
   readonly store?: Store;
   /** `/train`, `/evaluate`, `/model-jobs/predict`, `/model-jobs`, `/datasets`; needs `store` and `repository`. */
   readonly training?: Omit<TrainingRoutesOptions, 'store' | 'repository' | 'service'>;
+  /** Timers of the app's own waits (held refusals). @default systemTime */
+  readonly time?: Scheduler;
   /** `/reviewers`, `/reviews`, `/audit`; needs `store`. */
   readonly reviews?: ReviewQueue;
 }
@@ -103,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (!exempt.has(request.url.split('?')[0] ?? '')) auth.keys.check(request.headers.authorization);
     });
   }
+  paceRefusals(app, config.refusalDelayMs ?? 0, options.time);
   if (options.rateLimit !== undefined) await registerRateLimit(app, options.rateLimit);
   // An API, not pages: nothing to sniff, frame or cache, and no referrer to leak.
   app.addHook('onSend', async (_request, reply, payload) => {

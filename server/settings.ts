@@ -117,8 +117,14 @@ const batching = {
   maxQueueWaitMs: setting({
     env: 'MAX_QUEUE_WAIT_MS',
     description:
-      'While every batch slot is busy, a request whose texts would wait longer than this behind the backlog (queued and running texts plus its own, over the throughput of the last 10 s) gets 429 OVERLOADED at once instead of queueing; 0 (the default) turns it off. Off by default because clients that resend a 429 at once, without honouring Retry-After, turn it into a storm of refusals that costs the model CPU (measured: MiniLM at 256 such clients served 67 texts/s with 5000 against 141 without). Set it (e.g. 5000, above the 64-client p99 of both benchmark models on 2 vCPUs) when clients back off. MAX_QUEUED_TEXTS stays the hard cap.',
-    schema: int(0, 0, 3_600_000),
+      'While every batch slot is busy, a request whose texts would wait longer than this behind the backlog (queued and running texts plus its own, over the throughput of the last 10 s) gets 429 OVERLOADED with a Retry-After at once instead of queueing; 0 turns it off. 5000 is above the 64-client p99 of both benchmark models on 2 vCPUs, so it refuses only real overload (measured: MiniLM at 256 clients that honour Retry-After keeps 0.97 of its 64-client throughput, p99 6.7 s instead of 8.6 s). MAX_QUEUED_TEXTS stays the hard cap.',
+    schema: int(5000, 0, 3_600_000),
+  }),
+  refusalDelayMs: setting({
+    env: 'REFUSAL_DELAY_MS',
+    description:
+      "How long every 429 answer (OVERLOADED, RATE_LIMITED, on every route) is held before it is sent, never longer than its Retry-After: clients that resend at once, ignoring Retry-After, then cost at most one refusal per connection per delay instead of a storm that takes the models' CPU. 0 turns it off.",
+    schema: int(1000, 0, 60_000),
   }),
   resultCacheSize: setting({
     env: 'RESULT_CACHE_SIZE',
