@@ -1,5 +1,6 @@
 import { startBenchServer } from './bench-server.js';
-import { makeRequests } from './corpus.js';
+import { AutoTokenizer } from '@huggingface/transformers';
+import { type BenchRequest, makeRequests } from './corpus.js';
 import { generateLoad, measure, type Row } from './measure.js';
 import { type Protocol, wireRequest } from './protocol-requests.js';
 
@@ -7,7 +8,7 @@ import { type Protocol, wireRequest } from './protocol-requests.js';
 export interface ProtocolResults {
   readonly model: string;
   readonly connections: number;
-  /** One row per route (note: the protocol, or "mixed"). */
+  /** One row per route (note: the protocol, or "mixed"), over requests whose texts fit the model. */
   readonly rows: readonly Row[];
   /** Reply bytes for the same 8 requests as float JSON and as base64. */
   readonly replyBytes: { readonly float: number; readonly base64: number };
@@ -18,28 +19,45 @@ const single: readonly Protocol[] = ['classify-embedding', 'openai', 'openai-bas
 const mixed: readonly Protocol[] = ['classify', 'openai', 'tei'];
 
 /**
+ * The generated requests whose texts all fit the model's `maxTokens`: OpenAI's route refuses a
+ * longer text (400 CONTEXT_LENGTH_EXCEEDED) where `/classify` truncates it, so the comparison
+ * keeps to texts every route serves.
+ */
+async function fittingRequests(modelDir: string, maxTokens: number): Promise<BenchRequest[]> {
+  const tokenizer = await AutoTokenizer.from_pretrained(modelDir, { local_files_only: true });
+  const fits = (text: string): boolean => tokenizer.encode(text).length <= maxTokens;
+  return makeRequests(4000, 5).filter((request) => request.texts.every(fits));
+}
+
+/**
  * Each route at `connections` clients on one capserve server, then the mixed traffic and
  * `/classify` alone (generated capabilities) for the batch-sharing comparison.
  */
-export async function benchProtocols(model: string, config: string, connections: number, durationSec: number, log: (line: string) => void): Promise<ProtocolResults> {
+export async function benchProtocols(
+  model: { readonly name: string; readonly dir: string; readonly maxTokens: number },
+  config: string,
+  connections: number,
+  durationSec: number,
+  log: (line: string) => void,
+): Promise<ProtocolResults> {
+  const requests = await fittingRequests(model.dir, model.maxTokens);
   const server = await startBenchServer('server/main.ts', { CAPABILITIES_CONFIG: config });
   try {
-    await generateLoad({ url: server.url, connections: 8, durationSec: 2, seed: 7, protocols: single });
+    await generateLoad({ url: server.url, connections: 8, durationSec: 2, seed: 7, protocols: single, requests });
     const rows: Row[] = [];
     const runs: [string, readonly Protocol[]][] = [...single.map((p): [string, readonly Protocol[]] => [p, [p]]), ['classify', ['classify']], ['mixed', mixed]];
     for (const [note, protocols] of runs) {
-      const row = await measure(model, 'capserve', server, { connections, durationSec, seed: connections, protocols }, note);
-      log(`  ${model} ${note} ×${connections}: ${row.textsPerSec} texts/s, ${row.cpuMsPerText} CPU ms/text, ${row.executionsPer100Requests} executions/100 req`);
+      const row = await measure(model.name, 'capserve', server, { connections, durationSec, seed: connections, protocols, requests }, note);
+      log(`  ${model.name} ${note} ×${connections}: ${row.textsPerSec} texts/s, ${row.cpuMsPerText} CPU ms/text, ${row.executionsPer100Requests} executions/100 req`);
       rows.push(row);
     }
-    return { model, connections, rows, replyBytes: await replyBytes(server.url) };
+    return { model: model.name, connections, rows, replyBytes: await replyBytes(server.url, requests.slice(0, 8)) };
   } finally {
     await server.stop();
   }
 }
 
-async function replyBytes(url: string): Promise<{ float: number; base64: number }> {
-  const sample = makeRequests(8, 11);
+async function replyBytes(url: string, sample: readonly BenchRequest[]): Promise<{ float: number; base64: number }> {
   const bytes = async (protocol: Protocol): Promise<number> => {
     let total = 0;
     for (const request of sample) {

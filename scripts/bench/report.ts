@@ -145,7 +145,7 @@ function protocolSection(p: ProtocolResults): string[] {
   const out = [
     `### Protocols: ${p.model} at ${p.connections} clients, one server`,
     '',
-    'The first four rows carry the same texts and ask for the embedding only; `classify` is the generated mix of capabilities; `mixed` is a third each of that `/classify`, `/v1/embeddings` and `/embed`.',
+    'Requests whose texts all fit the model (OpenAI refuses a longer text where `/classify` truncates it). The first four rows carry the same texts and ask for the embedding only; `classify` is the generated mix of capabilities; `mixed` is a third each of that `/classify`, `/v1/embeddings` and `/embed`.',
     '',
     '| route | texts/s | p50 ms | p99 ms | executions/100 req | CPU ms/text | refused | failed |',
     '|---|---|---|---|---|---|---|---|',

@@ -234,7 +234,7 @@ async function main(): Promise<void> {
     values['no-protocols'] || !wanted.includes('minilm')
       ? undefined
       : (log('protocols: minilm through /classify, /v1/embeddings and /embed'),
-        await benchProtocols('minilm', await configs.minilm(1), 64, duration, log));
+        await benchProtocols({ name: 'minilm', dir: minilmDir, maxTokens: 128 }, await configs.minilm(1), 64, duration, log));
   const overhead = values['no-overhead'] ? undefined : await benchOverhead();
   const soak = rssSeconds > 0 ? await benchSoak(rssSeconds) : undefined;
   const report: BenchReport = {
