@@ -1,4 +1,7 @@
 import { startBenchServer } from './bench-server.js';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { type BenchRequest, makeRequests } from './corpus.js';
 import { generateLoad, measure, type Row } from './measure.js';
@@ -41,19 +44,22 @@ export async function benchProtocols(
   log: (line: string) => void,
 ): Promise<ProtocolResults> {
   const requests = await fittingRequests(model.dir, model.maxTokens);
+  const requestsFile = path.join(tmpdir(), `capserve-bench-requests-${process.pid}.json`);
+  await writeFile(requestsFile, JSON.stringify(requests));
   const server = await startBenchServer('server/main.ts', { CAPABILITIES_CONFIG: config });
   try {
-    await generateLoad({ url: server.url, connections: 8, durationSec: 2, seed: 7, protocols: single, requests });
+    await generateLoad({ url: server.url, connections: 8, durationSec: 2, seed: 7, protocols: single, requestsFile });
     const rows: Row[] = [];
     const runs: [string, readonly Protocol[]][] = [...single.map((p): [string, readonly Protocol[]] => [p, [p]]), ['classify', ['classify']], ['mixed', mixed]];
     for (const [note, protocols] of runs) {
-      const row = await measure(model.name, 'capserve', server, { connections, durationSec, seed: connections, protocols, requests }, note);
+      const row = await measure(model.name, 'capserve', server, { connections, durationSec, seed: connections, protocols, requestsFile }, note);
       log(`  ${model.name} ${note} ×${connections}: ${row.textsPerSec} texts/s, ${row.cpuMsPerText} CPU ms/text, ${row.executionsPer100Requests} executions/100 req`);
       rows.push(row);
     }
     return { model: model.name, connections, rows, replyBytes: await replyBytes(server.url, requests.slice(0, 8)) };
   } finally {
     await server.stop();
+    await rm(requestsFile, { force: true });
   }
 }
 

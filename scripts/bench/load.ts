@@ -6,6 +6,7 @@
  * Prints one JSON line: requests answered, errors, latency percentiles (exact, from every
  * 2xx response), requests/s and texts/s (2xx only), refusals (429, 503) and other failures.
  */
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { runBackoffLoad } from './backoff-load.js';
 import { type BenchRequest, makeRequests } from './corpus.js';
@@ -21,6 +22,8 @@ export interface LoadOptions {
   /** Use these instead of the generated mix (e.g. one tiny text for the overhead run). */
   readonly requests?: readonly BenchRequest[];
   readonly path?: string;
+  /** A JSON file of requests, read by the load process (a long list does not fit its argument). Wins over `requests`. */
+  readonly requestsFile?: string;
   /** Routes the requests take, round-robin (scripts/bench/protocol-requests.ts); wins over `path`. @default ["classify"] */
   readonly protocols?: readonly Protocol[];
   /**
@@ -45,7 +48,7 @@ export interface LoadResult {
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (options.backoff === true) return backoffLoad(options);
-  const bodies = wireRequests(options.requests ?? makeRequests(4000, options.seed), options.protocols ?? ['classify']);
+  const bodies = wireRequests(requestsOf(options), options.protocols ?? ['classify']);
   let next = 0;
   let textsSent = 0;
   let sent = 0;
@@ -90,12 +93,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 async function backoffLoad(options: LoadOptions): Promise<LoadResult> {
-  const requests = options.requests ?? makeRequests(4000, options.seed);
+  const requests = requestsOf(options);
   const result = await runBackoffLoad({ ...options, path: options.path ?? '/classify', requests });
   return summarise(result.latencies, result.answered === 0 ? 0 : result.texts / result.answered, result.seconds, {
     errors: result.failed,
     refused: result.refused,
   });
+}
+
+function requestsOf(options: LoadOptions): readonly BenchRequest[] {
+  if (options.requestsFile !== undefined) return JSON.parse(readFileSync(options.requestsFile, 'utf8')) as BenchRequest[];
+  return options.requests ?? makeRequests(4000, options.seed);
 }
 
 /** The figures of a run from the latencies (ms) of its answered requests. */
