@@ -311,6 +311,15 @@ export class CapserveService {
     }
   }
 
+  /** How many tokens {@link tokenize} would give each text, without finding their offsets: the cheap call for counts and limits. */
+  countTokens(capability: string, texts: readonly string[]): Promise<number[]> {
+    try {
+      return this.pool.countTokens(this.#modelNameBehind(capability), texts);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** The ModelInfo of the model behind `capability` (same walk as {@link tokenize}); undefined when none, or it is not loaded. */
   modelBehind(capability: string): ModelInfo | undefined {
     const registry = this.#capabilities?.registry;

@@ -271,6 +271,11 @@ export class ModelPool {
     return (await this.#tokenizer(name)).tokenize(texts);
   }
 
+  /** How many tokens {@link tokenize} would give each text, without their offsets. */
+  async countTokens(name: string, texts: readonly string[]): Promise<number[]> {
+    return (await this.#tokenizer(name)).countTokens(texts);
+  }
+
   #tokenizer(name: string): Promise<TextTokenizer> {
     const entry = this.#entries.get(name);
     if (entry === undefined || (entry.state !== 'ready' && entry.state !== 'reloading')) {

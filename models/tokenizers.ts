@@ -11,6 +11,8 @@ export interface TextTokenizer {
   readonly maxTokens: number;
   /** Each text's tokens as the model sees them, untruncated, special tokens included. */
   tokenize(texts: readonly string[]): TokenizedText[];
+  /** How many tokens `tokenize` would give each text, without finding their offsets (one encode, not two plus an alignment). */
+  countTokens(texts: readonly string[]): number[];
 }
 
 /** Loads the tokenizer of a model spec (a repository model already resolved to its folder). */
@@ -43,6 +45,7 @@ function useTextTokenizer(tokenizer: UseTokenizer, maxTokens: number): TextToken
   const separator: Token = Object.freeze({ id: tokenizer.separatorId, text: WORD_SEPARATOR, special: true, start: null, stop: null });
   return {
     maxTokens,
+    countTokens: (texts) => texts.map((text) => Math.max(1, tokenizer.encode(text).length)),
     tokenize: (texts) =>
       texts.map((text) => {
         const pieces = tokenizer.encodeWithOffsets(text);
@@ -63,6 +66,7 @@ function hfTextTokenizer(tokenizer: PreTrainedTokenizer, maxTokens: number): Tex
   const align = alignOptionsOf(tokenizer);
   return {
     maxTokens,
+    countTokens: (texts) => texts.map((text) => core.encode(text, { add_special_tokens: true }).ids.length),
     tokenize: (texts) =>
       texts.map((text) => {
         const full = core.encode(text, { add_special_tokens: true });

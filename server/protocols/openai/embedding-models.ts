@@ -2,7 +2,7 @@ import { CapserveError } from '../../../core/errors.js';
 import { type CapserveService } from '../../../engine/service.js';
 
 /** What the OpenAI routes use of the service. */
-export type EmbeddingService = Pick<CapserveService, 'analyse' | 'describeCapabilities' | 'phase' | 'tokenize' | 'modelBehind'>;
+export type EmbeddingService = Pick<CapserveService, 'analyse' | 'describeCapabilities' | 'phase' | 'countTokens' | 'modelBehind'>;
 
 /** The names OpenAI clients may send as `model`: every `embedding` capability whose model loaded. */
 export function embeddingModels(service: EmbeddingService): string[] {

@@ -44,7 +44,7 @@ export function textsOf(input: EmbeddingsBody['input']): string[] {
  * its beginning, and a client that relies on that must not get a silently shortened vector.
  */
 async function countTokens(service: EmbeddingService, capability: string, texts: readonly string[]): Promise<number[]> {
-  const counts = (await service.tokenize(capability, texts)).map((tokenized) => tokenized.tokens.length);
+  const counts = await service.countTokens(capability, texts);
   const maxTokens = service.modelBehind(capability)?.maxTokens;
   if (maxTokens !== undefined) {
     const over = counts.findIndex((count) => count > maxTokens);

@@ -37,15 +37,20 @@ export function checkNotEmpty(texts: readonly string[], field: string): void {
 export async function fitTexts(service: TeiService, capability: string, texts: readonly string[], truncation: Truncation): Promise<readonly string[]> {
   const info = service.modelBehind(capability);
   if (info === undefined) return texts;
-  const tokenized = await service.tokenize(capability, texts);
+  // Counting is one encode per text; offsets (two encodes and an alignment) only for texts to cut.
+  const counts = await service.countTokens(capability, texts);
+  const over = counts.findIndex((count) => count > info.maxTokens);
+  if (over === -1) return texts;
+  if (!truncation.truncate) {
+    throw new CapserveError('CONTEXT_LENGTH_EXCEEDED', `Input validation error: \`inputs\` must have less than ${info.maxTokens} tokens. Given: ${counts[over]}`, {
+      details: { index: over, tokens: counts[over], limit: info.maxTokens },
+    });
+  }
+  const long = texts.flatMap((text, index) => ((counts[index] ?? 0) > info.maxTokens ? [index] : []));
+  const tokenized = new Map((await service.tokenize(capability, long.map((index) => texts[index] ?? ''))).map((entry, k) => [long[k], entry]));
   return texts.map((text, index) => {
-    const tokens = tokenized[index]?.tokens ?? [];
-    if (tokens.length <= info.maxTokens) return text;
-    if (!truncation.truncate) {
-      throw new CapserveError('CONTEXT_LENGTH_EXCEEDED', `Input validation error: \`inputs\` must have less than ${info.maxTokens} tokens. Given: ${tokens.length}`, {
-        details: { index, tokens: tokens.length, limit: info.maxTokens },
-      });
-    }
+    const tokens = tokenized.get(index)?.tokens;
+    if (tokens === undefined) return text;
     const ordinary = tokens.filter((token) => !token.special);
     const keep = Math.max(1, info.maxTokens - (tokens.length - ordinary.length));
     const left = truncation.direction === 'Left' || truncation.direction === 'left';

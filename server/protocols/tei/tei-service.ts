@@ -5,7 +5,7 @@ import { type CapserveService } from '../../../engine/service.js';
 import { requestSignal } from '../../request-signal.js';
 
 /** What the TEI routes use of the service. */
-export type TeiService = Pick<CapserveService, 'analyse' | 'describeCapabilities' | 'tokenize' | 'modelBehind'>;
+export type TeiService = Pick<CapserveService, 'analyse' | 'describeCapabilities' | 'tokenize' | 'countTokens' | 'modelBehind'>;
 
 /**
  * Runs one capability over texts through the batcher, so TEI requests share batches with
