@@ -1,4 +1,4 @@
-import { type FastifyError, type FastifyReply } from 'fastify';
+import { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { CapserveError } from '../core/errors.js';
 import { validationError } from '../core/format-issues.js';
@@ -41,4 +41,37 @@ export function setErrorHeaders(reply: FastifyReply, error: CapserveError): void
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   if (error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer');
+}
+
+/** How a protocol answers a coded error: the status and the body in its own shape. */
+export type ErrorShape = (error: CapserveError) => { readonly status: number; readonly body: unknown };
+
+/** capserve's own envelope, `{ error: { code, message, ... } }`, under the registry's status. */
+export const capserveErrorShape: ErrorShape = (error) => ({ status: error.statusCode, body: error.toBody() });
+
+/**
+ * Sets the error handler of `app`'s context (and, with `notFound`, its not-found handler): every
+ * thrown error becomes a registry error ({@link registryErrorOf}; anything else is a bug, logged
+ * and answered as INTERNAL_ERROR), 5xx answers are logged, Retry-After and the Bearer challenge
+ * are set, and `shape` writes the body. The root app and each protocol plugin differ only in `shape`.
+ */
+export function answerErrors(app: FastifyInstance, shape: ErrorShape, options: { readonly notFound: boolean }): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let mapped = registryErrorOf(error);
+    if (mapped === undefined) {
+      request.log.error({ err: error }, 'unhandled error');
+      mapped = new CapserveError('INTERNAL_ERROR');
+    } else if (mapped.statusCode >= 500) {
+      request.log.error({ err: mapped, code: mapped.code }, mapped.message);
+    }
+    setErrorHeaders(reply, mapped);
+    const { status, body } = shape(mapped);
+    return reply.code(status).type('application/json; charset=utf-8').send(body);
+  });
+  if (options.notFound) {
+    app.setNotFoundHandler((request, reply) => {
+      const { status, body } = shape(new CapserveError('NOT_FOUND', `no route ${request.method} ${request.url}`));
+      return reply.code(status).type('application/json; charset=utf-8').send(body);
+    });
+  }
 }

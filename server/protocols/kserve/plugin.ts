@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type FastifyError, type FastifyPluginAsync } from 'fastify';
+import { type FastifyPluginAsync } from 'fastify';
 import { CapserveError } from '../../../core/errors.js';
 import { projectRoot } from '../../../core/project-root.js';
-import { registryErrorOf, setErrorHeaders } from '../../fastify-errors.js';
+import { answerErrors } from '../../fastify-errors.js';
 import { type KserveService } from './find-model.js';
 import { headerLengthHeader, splitInferBody } from './infer-body.js';
 import { type InferLimits, inferRoute } from './infer-route.js';
@@ -32,20 +32,7 @@ export function kserveProtocol(service: KserveService, limits: InferLimits): Fas
       }
     });
 
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      let mapped = registryErrorOf(error);
-      if (mapped === undefined) {
-        request.log.error({ err: error }, 'unhandled error');
-        mapped = new CapserveError('INTERNAL_ERROR');
-      } else if (mapped.statusCode >= 500) {
-        request.log.error({ err: mapped, code: mapped.code }, mapped.message);
-      }
-      setErrorHeaders(reply, mapped);
-      return reply.code(mapped.statusCode).type('application/json').send(toV2Error(mapped));
-    });
-    app.setNotFoundHandler((request, reply) =>
-      reply.code(404).send(toV2Error(new CapserveError('NOT_FOUND', `no route ${request.method} ${request.url}`))),
-    );
+    answerErrors(app, (error) => ({ status: error.statusCode, body: toV2Error(error) }), { notFound: true });
 
     await app.register(modelRoutes(service, { name: 'capserve', version }));
     await app.register(inferRoute(service, limits));

@@ -1,7 +1,6 @@
-import { type FastifyError, type FastifyPluginAsync } from 'fastify';
+import { type FastifyPluginAsync } from 'fastify';
 import { wallTime } from '../../../core/time.js';
-import { CapserveError } from '../../../core/errors.js';
-import { registryErrorOf, setErrorHeaders } from '../../fastify-errors.js';
+import { answerErrors } from '../../fastify-errors.js';
 import { type EmbeddingService } from './embedding-models.js';
 import { embeddingsRoute, type EmbeddingsLimits } from './embeddings-route.js';
 import { modelsRoute } from './models-route.js';
@@ -15,20 +14,7 @@ import { toOpenAIError } from './openai-error.js';
  */
 export function openaiProtocol(service: EmbeddingService, limits: EmbeddingsLimits): FastifyPluginAsync {
   return async (app) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      let mapped = registryErrorOf(error);
-      if (mapped === undefined) {
-        request.log.error({ err: error }, 'unhandled error');
-        mapped = new CapserveError('INTERNAL_ERROR');
-      } else if (mapped.statusCode >= 500) {
-        request.log.error({ err: mapped, code: mapped.code }, mapped.message);
-      }
-      setErrorHeaders(reply, mapped);
-      return reply.code(mapped.statusCode).send(toOpenAIError(mapped));
-    });
-    app.setNotFoundHandler((request, reply) =>
-      reply.code(404).send(toOpenAIError(new CapserveError('NOT_FOUND', `no route ${request.method} ${request.url}`))),
-    );
+    answerErrors(app, (error) => ({ status: error.statusCode, body: toOpenAIError(error) }), { notFound: true });
     await app.register(embeddingsRoute(service, limits));
     await app.register(modelsRoute(service, Math.floor(wallTime.now() / 1000)));
   };

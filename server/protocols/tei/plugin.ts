@@ -1,6 +1,5 @@
-import { type FastifyError, type FastifyPluginAsync } from 'fastify';
-import { CapserveError } from '../../../core/errors.js';
-import { registryErrorOf, setErrorHeaders } from '../../fastify-errors.js';
+import { type FastifyPluginAsync } from 'fastify';
+import { answerErrors } from '../../fastify-errors.js';
 import { embedRoute } from './embed-route.js';
 import { infoRoute } from './info-route.js';
 import { predictRoute } from './predict-route.js';
@@ -19,18 +18,7 @@ import { tokenizeRoute } from './tokenize-route.js';
  */
 export function teiProtocol(service: TeiService, options: TeiRouteOptions): FastifyPluginAsync {
   return async (app) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      let mapped = registryErrorOf(error);
-      if (mapped === undefined) {
-        request.log.error({ err: error }, 'unhandled error');
-        mapped = new CapserveError('INTERNAL_ERROR');
-      } else if (mapped.statusCode >= 500) {
-        request.log.error({ err: mapped, code: mapped.code }, mapped.message);
-      }
-      setErrorHeaders(reply, mapped);
-      const tei = toTeiError(mapped);
-      return reply.code(tei.status).send(tei.body);
-    });
+    answerErrors(app, toTeiError, { notFound: false });
     // The classifier's labels, as its latest answer gave them, for `/info` when its model has none.
     let labels: readonly string[] = [];
     await app.register(embedRoute(service, options));
