@@ -1,6 +1,7 @@
 import { freemem } from 'node:os';
 import { settlesWithin } from '../core/time.js';
-import { loadPaddleOcr, type OcrEngine } from '../models/ocr/paddle-ocr.js';
+import { type MediaLimits } from './media/media-limits.js';
+import { MediaWorkers } from './media/media-workers.js';
 import { createJobProcessor } from './processors/job-processor.js';
 import { type BullmqWorkerHandle, startBullmqWorker } from './queue/bullmq-worker.js';
 import { type JobProcessor, type JobsSettings, mediaCapabilities, mediaKinds, type QueueName, queueNames, type TextService, type WorkerInfo } from './types.js';
@@ -11,22 +12,27 @@ export class LocalJobRunner {
   readonly #service: TextService;
   readonly #config: JobsSettings;
   readonly #running = new Map<QueueName, number>();
-  #ocr: Promise<OcrEngine> | undefined;
   readonly processor: JobProcessor;
+  /** The worker threads PDF text, image decoding and OCR run in; the front-end counts PDF pages there too. */
+  readonly media: MediaWorkers;
+  /** The caps a media job is checked against before anything is decoded. */
+  readonly limits: MediaLimits;
 
   constructor(service: TextService, config: JobsSettings) {
     this.#service = service;
     this.#config = config;
+    this.limits = {
+      maxImagePixels: config.maxImagePixels ?? 40_000_000,
+      maxPdfPages: config.maxPdfPages ?? 2000,
+      maxPdfInflatedBytes: config.maxPdfInflatedBytes ?? 256 * 2 ** 20,
+    };
+    // Threads start on the first media job; OCR loads in a thread on its first image (about 0.3 s) and stays resident.
+    this.media = new MediaWorkers({ size: config.mediaWorkers ?? 3, heapMb: config.mediaWorkerHeapMb ?? 1024, device: config.device });
     this.processor = createJobProcessor({
       analyse: (texts, capabilities, signal) => service.analyse({ texts, capabilities, signal }),
-      // OCR loads on the first image job (about 0.3 s) and stays resident after it.
-      ocr: () => {
-        this.#ocr ??= loadPaddleOcr({ device: config.device }).catch((error: unknown) => {
-          this.#ocr = undefined;
-          throw error;
-        });
-        return this.#ocr;
-      },
+      media: this.media,
+      limits: this.limits,
+      maxJobMs: (config.maxJobSeconds ?? 300) * 1000,
       // About four characters per token; a chunk is what /process would still take inline.
       chunkChars: config.maxInlineTokens * 4,
       groupSize: Math.min(config.maxBatchTexts, config.maxTextsPerRequest),
@@ -60,8 +66,7 @@ export class LocalJobRunner {
   }
 
   async close(): Promise<void> {
-    const ocr = await this.#ocr?.catch(() => undefined);
-    await ocr?.close();
+    await this.media.close();
   }
 }
 

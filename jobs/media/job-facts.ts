@@ -3,12 +3,17 @@ import { type JobFacts, type MediaKind } from '../types.js';
 import { estimateTokens } from '../../core/estimate-tokens.js';
 import { type MediaProbe, probeMedia } from './ffprobe.js';
 import { imageSize } from './image-size.js';
-import { pdfInfo } from './pdf.js';
+import { checkImagePixels, type MediaLimits } from './media-limits.js';
+import { type MediaWorkers } from './media-workers.js';
+import { pdfInfo, tooManyPages } from './pdf.js';
 import { sniffMediaType } from './sniff-media-type.js';
+import { readTextFile, textMediaType } from './text-file.js';
 
 export interface JobInput {
   readonly text?: string;
   readonly file?: Buffer;
+  /** The uploaded file's name: says which kind of text a text file is (.md, .csv, .json). */
+  readonly fileName?: string;
   readonly capabilities: readonly string[];
   readonly options: Readonly<Record<string, unknown>>;
 }
@@ -19,6 +24,10 @@ export interface ReadFactsOptions {
   readonly ffprobePath?: string;
   /** @default 10000 */
   readonly probeTimeoutMs?: number;
+  /** Refuse (MEDIA_TOO_LARGE) images, PDFs over these before anything is decoded. @default no limits */
+  readonly limits?: MediaLimits;
+  /** Where a PDF is opened to count its pages, off the event loop. @default this thread */
+  readonly media?: Pick<MediaWorkers, 'run'>;
 }
 
 /**
@@ -27,7 +36,8 @@ export interface ReadFactsOptions {
  * and video from ffprobe (which also settles audio against video by the streams it finds), the
  * page count of a PDF. Without ffprobe, audio and video keep their sniffed kind and no duration.
  * @throws CapserveError VALIDATION_ERROR with neither text nor file; UNSUPPORTED_MEDIA_TYPE for
- *   a file of no known format or one that its reader cannot open.
+ *   a file of no known format or one that its reader cannot open (a text file that is not
+ *   UTF-8); MEDIA_TOO_LARGE over `limits` (image pixels from the header, PDF pages, inflated bytes).
  */
 export async function readJobFacts(input: JobInput, options: ReadFactsOptions = {}): Promise<JobFacts> {
   const common = { capabilities: [...input.capabilities], options: { ...input.options } };
@@ -45,9 +55,12 @@ export async function readJobFacts(input: JobInput, options: ReadFactsOptions = 
   const base = { kind: sniffed.kind, mediaType: sniffed.mediaType, bytes: file.length, ...textTokens, ...common };
   switch (sniffed.kind) {
     case 'text':
-      return { ...base, tokens: estimateTokens(file.toString('utf8')) };
-    case 'image':
-      return { ...base, ...(await imageSize(file)) };
+      return { ...base, mediaType: textMediaType(input.fileName), tokens: estimateTokens(readTextFile(file)) };
+    case 'image': {
+      const size = await imageSize(file);
+      if (options.limits !== undefined) checkImagePixels(size, options.limits.maxImagePixels);
+      return { ...base, ...size };
+    }
     case 'audio':
     case 'video': {
       const probe = await probeMedia(file, {
@@ -58,10 +71,24 @@ export async function readJobFacts(input: JobInput, options: ReadFactsOptions = 
       return probe === undefined ? base : { ...base, ...streamFacts(sniffed.kind, sniffed.mediaType, probe) };
     }
     case 'document':
-      return sniffed.mediaType === 'application/pdf' ? { ...base, ...(await pdfInfo(file)) } : base;
+      return sniffed.mediaType === 'application/pdf' ? { ...base, ...(await pdfPages(file, options)) } : base;
     default:
       return base;
   }
+}
+
+/** The page count, checked against MAX_PDF_PAGES; pdf.js runs in a media worker when there is one. */
+async function pdfPages(file: Buffer, options: ReadFactsOptions): Promise<{ pages: number }> {
+  const maxInflatedBytes = options.limits?.maxPdfInflatedBytes;
+  const { pages } =
+    options.media === undefined
+      ? await pdfInfo(file, maxInflatedBytes === undefined ? {} : { maxInflatedBytes })
+      : await options.media.run(
+          { type: 'pdf-info', bytes: file, maxInflatedBytes: maxInflatedBytes ?? Number.MAX_SAFE_INTEGER },
+          options.signal === undefined ? {} : { signal: options.signal },
+        );
+  if (options.limits !== undefined && pages > options.limits.maxPdfPages) throw tooManyPages(pages, options.limits.maxPdfPages);
+  return { pages };
 }
 
 /** Sniffed containers that say video but may hold only audio, and back. */

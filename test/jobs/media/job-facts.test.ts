@@ -71,3 +71,21 @@ t.test('errors: no content, unknown bytes, unreadable files', async (t) => {
   const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).png().toBuffer();
   await t.rejects(readJobFacts({ file: png.subarray(0, 12), ...common }), { code: 'UNSUPPORTED_MEDIA_TYPE', message: /image/ });
 });
+
+t.test('a text file: its kind by name, all of it strict UTF-8', async (t) => {
+  const note = Buffer.from('# Notes\n\nThe delivery was late.');
+  t.match(await readJobFacts({ file: note, fileName: 'notes.md', ...common }), { kind: 'text', mediaType: 'text/markdown', tokens: Number });
+  t.match(await readJobFacts({ file: note, fileName: 'rows.CSV', ...common }), { mediaType: 'text/csv' });
+  t.match(await readJobFacts({ file: note, ...common }), { mediaType: 'text/plain' });
+  // Valid in the first 64 KiB the sniffer looks at, broken after it.
+  const late = Buffer.concat([Buffer.alloc(70_000, 0x61), Buffer.from([0xc3, 0x28])]);
+  await t.rejects(readJobFacts({ file: late, fileName: 'big.txt', ...common }), { code: 'UNSUPPORTED_MEDIA_TYPE', message: /UTF-8/ });
+});
+
+t.test('limits refuse images and PDFs before decoding', async (t) => {
+  const limits = { maxImagePixels: 1_000_000, maxPdfPages: 2, maxPdfInflatedBytes: 1024 * 1024 };
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), Buffer.from('IHDR'), Buffer.from([0, 0, 0x3e, 0x80, 0, 0, 0x3e, 0x80, 8, 2, 0, 0, 0])]);
+  await t.rejects(readJobFacts({ file: png, ...common }, { limits }), { code: 'MEDIA_TOO_LARGE', details: { limit: 'MAX_IMAGE_PIXELS', width: 16_000, height: 16_000 } });
+  await t.rejects(readJobFacts({ file: makePdf(['a', 'b', 'c']), ...common }, { limits }), { code: 'MEDIA_TOO_LARGE', details: { limit: 'MAX_PDF_PAGES', pages: 3 } });
+  t.match(await readJobFacts({ file: makePdf(['a', 'b']), ...common }, { limits }), { pages: 2 });
+});
