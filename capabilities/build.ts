@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type ModelPool } from '../models/pool.js';
+import { type LoadFailurePolicy, type ModelPool } from '../models/pool.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
 import { CapserveError, messageOf } from '../core/errors.js';
 import { alertRulesCapability } from './builtin/alert-rules.js';
@@ -29,12 +29,17 @@ export interface BuiltCapabilities {
  * Builds every configured capability over a loaded pool, dependencies first, and registers
  * them. A capability whose model failed (under MODEL_LOAD_FAILURE=degrade) or whose dependency
  * is unavailable is registered as unavailable so requests get a clear 503 instead of a failure deep in a batch.
+ * Under `buildFailure: 'degrade'` so is one that fails to build (a trained version that does not
+ * verify, or reads a capability it does not list): one bad version takes down its own
+ * capability and those that read it, never the whole configuration; under 'fail' it is
+ * CONFIG_INVALID.
  */
 export async function buildCapabilities(
   config: CapabilitiesConfig,
   pool: ModelPool,
   configFile: string,
   repository?: ModelRepository,
+  buildFailure: LoadFailurePolicy = 'fail',
 ): Promise<BuiltCapabilities> {
   const specs = new Map(config.capabilities.map((spec) => [spec.name, spec]));
   // Registering placeholders first validates names, dependencies and cycles before any model work.
@@ -70,7 +75,10 @@ export async function buildCapabilities(
     try {
       built.set(name, await buildOne(spec, deps));
     } catch (error) {
-      throw new CapserveError('CONFIG_INVALID', `capability "${name}" could not be built: ${messageOf(error)}`, { cause: error });
+      if (buildFailure === 'fail') throw new CapserveError('CONFIG_INVALID', `capability "${name}" could not be built: ${messageOf(error)}`, { cause: error });
+      const why = `it could not be built: ${messageOf(error)}`;
+      unavailable.set(name, why);
+      built.set(name, unavailableCapability(spec, why));
     }
   }
   return { registry: new CapabilityRegistry().register(...built.values()), unavailable, specs };

@@ -5,18 +5,20 @@ import { ModelJobs } from '../training/model-jobs.js';
 import { createModelJobRunner } from '../training/run-model-job.js';
 import { type ServerConfig } from './config.js';
 import { type CapserveService } from '../engine/service.js';
+import { type AdoptVersion } from './adopt-version.js';
 
 /**
- * Train, evaluate and predict jobs over the running service. A registered capability is
- * stored, then the configuration reloads with it; if that reload fails, the registration is
- * withdrawn (unless it replaced an earlier one) and the job fails with the reason.
+ * Train, evaluate and predict jobs over the running service. A new version becomes default,
+ * and a capability is registered, through `adopt` (`versionAdopter` in adopt-version.ts): only after the
+ * configuration has reloaded with it, so a failed job leaves the default and the registered
+ * capabilities where they were.
  */
 export function createModelJobs(
   service: CapserveService,
   store: Store,
   repository: ModelRepository,
-  reload: () => Promise<unknown>,
-  config: Pick<ServerConfig, 'modelJobConcurrency' | 'modelJobLeaseMs' | 'workerId' | 'maxTrainingExamples' | 'maxBatchTexts' | 'maxTextsPerRequest'>,
+  adopt: AdoptVersion,
+  config: Pick<ServerConfig, 'modelJobConcurrency' | 'modelJobLeaseMs' | 'workerId' | 'maxTrainingExamples' | 'maxTrainingSeconds' | 'maxTrainingMemoryMb' | 'maxBatchTexts' | 'maxTextsPerRequest'>,
   logger: FastifyBaseLogger,
   onFinished?: (job: ModelJob) => void,
 ): ModelJobs {
@@ -26,20 +28,8 @@ export function createModelJobs(
     analyse: (texts, capabilities, signal) => service.analyse({ texts, capabilities, signal, priority: 'low' }),
     groupSize: Math.min(config.maxBatchTexts, config.maxTextsPerRequest),
     maxExamples: config.maxTrainingExamples,
-    serves: (model) => service.capabilitySpecs().some((spec) => spec.kind === 'trained-classifier' && spec.params.model === model),
-    reload,
-    register: async (name, spec) => {
-      const before = (await store.listCapabilities()).find((entry) => entry.name === name);
-      await store.putCapability({ name, spec, createdAt: Date.now() });
-      try {
-        await reload();
-      } catch (error) {
-        if (before === undefined) await store.deleteCapability(name);
-        else await store.putCapability(before);
-        throw error;
-      }
-      await store.appendAudit({ at: Date.now(), actor: 'system', action: 'capability.registered', subject: `capability:${name}`, details: { spec } });
-    },
+    limits: { timeLimitMs: config.maxTrainingSeconds * 1000, memoryMb: config.maxTrainingMemoryMb },
+    adopt,
   });
   return new ModelJobs({
     store,

@@ -1,17 +1,17 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { labelScores } from '../capabilities/builtin/model-capabilities.js';
 import { classificationMetrics, stratifiedSplit } from '../capabilities/math/classification-metrics.js';
-import { HashedTfidf } from '../capabilities/math/hashed-tfidf.js';
-import { fitLinearClassifier } from '../capabilities/math/linear-model.js';
 import { seededRandom } from '../capabilities/math/seeded-random.js';
 import { analyseInGroups, type AnalyseTexts } from '../jobs/processors/analyse-in-groups.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
-import { CapserveError } from '../core/errors.js';
+import { CapserveError, isCapserveError } from '../core/errors.js';
+import { type VersionPin } from '../capabilities/pin-version.js';
 import { type Store } from '../store/types.js';
 import { requireLabelled, resolveExamples } from './examples.js';
 import { type ModelJobRunner } from './model-jobs.js';
-import { featuresOf, TRAINED_MODEL_FILE, TrainedModel } from '../capabilities/builtin/trained-model.js';
+import { TRAINED_MODEL_FILE } from '../capabilities/builtin/trained-model.js';
+import { checkTrainingSteps } from './check-training-steps.js';
+import { type TrainingLimits, TrainingThread } from './training-thread.js';
+import { type LoadOutcome, packVectors, type Progress } from './training-tasks.js';
 import { evaluateRequestSchema, predictRequestSchema, type TrainRequest, trainRequestSchema } from './types.js';
 
 export interface ModelJobDeps {
@@ -22,80 +22,79 @@ export interface ModelJobDeps {
   /** Texts per batcher call. */
   readonly groupSize: number;
   readonly maxExamples: number;
-  /** Stores a capability spec and reloads the configuration with it. */
-  readonly register: (name: string, spec: Record<string, unknown>) => Promise<void>;
-  /** Whether a capability in service reads this repository model (a new default then needs a reload to be served). */
-  readonly serves: (model: string) => boolean;
-  readonly reload: () => Promise<unknown>;
+  /** Each job's training thread: its time and heap limits. */
+  readonly limits: TrainingLimits;
+  /**
+   * Makes a version the default and/or stores and serves a capability, only once the
+   * configuration has reloaded with them and every capability that reads the version is
+   * available; on failure it throws and changes nothing (the default stays where it was).
+   */
+  readonly adopt: (adoption: {
+    readonly pin?: VersionPin;
+    readonly register?: { readonly name: string; readonly spec: Readonly<Record<string, unknown>> };
+  }) => Promise<void>;
 }
-
-type Progress = (fraction: number, stage: string) => void;
 
 /** The runner behind `/train`, `/evaluate` and `/model-jobs/predict`. */
 export function createModelJobRunner(deps: ModelJobDeps): ModelJobRunner {
   return async (job, { signal, progress }) => {
-    switch (job.type) {
-      case 'train':
-        return train(trainRequestSchema.parse(job.request), deps, signal, progress);
-      case 'evaluate': {
-        const request = evaluateRequestSchema.parse(job.request);
-        const examples = requireLabelled(await resolveExamples(request, deps.store, deps.maxExamples), false);
-        const { model, version } = await loadTrained(deps.repository, request.model, request.version);
-        const predicted = await predictAll(model, examples.map((e) => e.text), deps, signal, progress);
-        const metrics = classificationMetrics(
-          examples.map((e) => e.label),
-          predicted.map((p) => p.label),
-          model.labels,
-        );
-        return { model: request.model, version, examples: examples.length, metrics };
+    // The job's computation runs in a thread of its own, within the job's limits, and ends with
+    // the job (a cancel terminates it at once); only I/O and the batcher calls stay here.
+    const thread = new TrainingThread(deps.limits, signal);
+    try {
+      switch (job.type) {
+        case 'train':
+          return await train(trainRequestSchema.parse(job.request), deps, thread, signal, progress);
+        case 'evaluate': {
+          const request = evaluateRequestSchema.parse(job.request);
+          const examples = requireLabelled(await resolveExamples(request, deps.store, deps.maxExamples), false);
+          const { model, version } = await loadTrained(deps.repository, thread, request.model, request.version);
+          const predicted = await predictAll(model, examples.map((e) => e.text), deps, thread, signal, progress);
+          const metrics = classificationMetrics(
+            examples.map((e) => e.label),
+            predicted.map((p) => p.label),
+            model.labels,
+          );
+          return { model: request.model, version, examples: examples.length, metrics };
+        }
+        case 'predict': {
+          const request = predictRequestSchema.parse(job.request);
+          const examples = await resolveExamples(request, deps.store, deps.maxExamples);
+          const { model, version } = await loadTrained(deps.repository, thread, request.model, request.version);
+          const predicted = await predictAll(model, examples.map((e) => e.text), deps, thread, signal, progress);
+          return { model: request.model, version, predictions: predicted.map((p, i) => ({ text: examples[i]?.text, ...p })) };
+        }
       }
-      case 'predict': {
-        const request = predictRequestSchema.parse(job.request);
-        const examples = await resolveExamples(request, deps.store, deps.maxExamples);
-        const { model, version } = await loadTrained(deps.repository, request.model, request.version);
-        const predicted = await predictAll(model, examples.map((e) => e.text), deps, signal, progress);
-        return { model: request.model, version, predictions: predicted.map((p, i) => ({ text: examples[i]?.text, ...p })) };
-      }
+    } finally {
+      await thread.close();
     }
   };
 }
 
-async function train(request: TrainRequest, deps: ModelJobDeps, signal: AbortSignal, progress: Progress): Promise<unknown> {
+async function train(request: TrainRequest, deps: ModelJobDeps, thread: TrainingThread, signal: AbortSignal, progress: Progress): Promise<unknown> {
   const examples = requireLabelled(await resolveExamples(request, deps.store, deps.maxExamples), true);
+  // Again here, not only at the request: a job stored before the bound existed may be resumed.
+  checkTrainingSteps(request, examples.length);
   const { train: trainSet, test: testSet } = stratifiedSplit(examples, (e) => e.label, request.testFraction, seededRandom(request.seed));
   progress(0, 'features');
-  const texts = [...trainSet, ...testSet].map((e) => e.text);
-  let featuriser: TrainedModel['featuriser'];
-  let embeddings: unknown[] | undefined;
-  if (request.features.kind === 'embedding') {
-    featuriser = { kind: 'embedding', capability: request.features.capability };
-    embeddings = await runCapability(request.features.capability, texts, deps, signal, (f) => progress(0.8 * f, 'features'));
-  } else {
-    featuriser = {
-      kind: 'tfidf',
-      tfidf: HashedTfidf.fit(
-        trainSet.map((e) => e.text),
-        { dimensions: request.features.dimensions, wordNgrams: request.features.ngrams },
-      ),
-    };
-  }
-  const features = featuresOf(featuriser, texts, embeddings);
-  if (signal.aborted) throw new CapserveError('REQUEST_CANCELLED', 'the job was cancelled');
-  progress(0.8, 'fit');
-  const { algorithm, c, epochs } = request.classifier;
-  const classifier = fitLinearClassifier(algorithm, features.slice(0, trainSet.length), trainSet.map((e) => e.label), { c, epochs, seed: request.seed });
-  const model = new TrainedModel(featuriser, classifier);
-  progress(0.95, 'evaluate');
-  const predicted = features.slice(trainSet.length).map((x) => labelScores(model.labels, classifier.predict(x)).label);
-  const metrics = classificationMetrics(testSet.map((e) => e.label), predicted, model.labels);
+  const embeddings =
+    request.features.kind === 'embedding'
+      ? packVectors(await runCapability(request.features.capability, [...trainSet, ...testSet].map((e) => e.text), deps, signal, (f) => progress(0.8 * f, 'features')), request.features.capability)
+      : undefined;
+  const { algorithm } = request.classifier;
+  const trained = await thread.run(
+    { type: 'train', train: trainSet, test: testSet, features: request.features, classifier: request.classifier, seed: request.seed, ...(embeddings === undefined ? {} : { embeddings }) },
+    progress,
+  );
+  const { metrics } = trained;
 
-  const existing = await deps.repository.get(request.model).catch(() => undefined);
-  // Pin the current default first, so a version written with setDefault: false does not become the default by being newest.
-  if (!request.setDefault && existing !== undefined) await deps.repository.setDefault(request.model, existing.defaultVersion);
-  const manifest = await deps.repository.addVersion(request.model, { [TRAINED_MODEL_FILE]: model.toFile() }, {
+  // Pin the current default first, so the new version never becomes the default by being the
+  // newest: only `adopt` moves it, after the version has loaded in every capability that reads it.
+  await deps.repository.pinDefault(request.model);
+  const manifest = await deps.repository.addVersion(request.model, { [TRAINED_MODEL_FILE]: trained.file }, {
     backend: 'linear',
     task: 'classification',
-    labels: [...model.labels],
+    labels: [...trained.labels],
     metrics: {
       accuracy: metrics.accuracy,
       macroF1: metrics.macroF1,
@@ -105,20 +104,30 @@ async function train(request: TrainRequest, deps: ModelJobDeps, signal: AbortSig
     },
     tags: [...request.tags, `features:${request.features.kind}`, `algorithm:${algorithm}`],
   });
-  if (request.setDefault) await deps.repository.setDefault(request.model, manifest.version);
-  await deps.store.putModelVersion({ model: manifest.name, version: manifest.version, manifest, isDefault: request.setDefault, recordedAt: Date.now() });
-  if (request.register !== undefined) {
-    const spec = {
-      name: request.register.capability,
-      kind: 'trained-classifier',
-      dependsOn: featuriser.kind === 'embedding' ? [featuriser.capability] : [],
-      params: { model: request.model, version: 'default' },
-      ...(request.register.review === undefined ? {} : { review: request.register.review }),
-    };
-    await deps.register(request.register.capability, spec);
-  } else if (request.setDefault && deps.serves(request.model)) {
-    await deps.reload();
+  await deps.store.putModelVersion({ model: manifest.name, version: manifest.version, manifest, isDefault: false, recordedAt: Date.now() });
+  const register =
+    request.register === undefined
+      ? undefined
+      : {
+          name: request.register.capability,
+          spec: {
+            name: request.register.capability,
+            kind: 'trained-classifier',
+            dependsOn: request.features.kind === 'embedding' ? [request.features.capability] : [],
+            params: { model: request.model, version: 'default' },
+            ...(request.register.review === undefined ? {} : { review: request.register.review }),
+          },
+        };
+  const pin = request.setDefault ? { model: manifest.name, version: manifest.version } : undefined;
+  if (pin !== undefined || register !== undefined) {
+    try {
+      await deps.adopt({ ...(pin === undefined ? {} : { pin }), ...(register === undefined ? {} : { register }) });
+    } catch (error) {
+      if (!isCapserveError(error)) throw error;
+      throw new CapserveError(error.code, `model "${manifest.name}" v${manifest.version} was kept, but the default stays where it was: ${error.message}`, { cause: error, details: { ...error.details, version: manifest.version } });
+    }
   }
+  if (pin !== undefined) await deps.store.putModelVersion({ model: manifest.name, version: manifest.version, manifest, isDefault: true, recordedAt: Date.now() });
   return {
     model: manifest.name,
     version: manifest.version,
@@ -129,17 +138,19 @@ async function train(request: TrainRequest, deps: ModelJobDeps, signal: AbortSig
   };
 }
 
-async function loadTrained(repository: ModelRepository, name: string, version: number | 'default'): Promise<{ model: TrainedModel; version: number }> {
+/** Reads a trained version into the job's thread (parsing a TF-IDF model's file is heavy too). */
+async function loadTrained(repository: ModelRepository, thread: TrainingThread, name: string, version: number | 'default'): Promise<{ model: LoadOutcome; version: number }> {
   const { dir, manifest } = await repository.resolve(name, version);
   if (manifest.backend !== 'linear') throw new CapserveError('VALIDATION_ERROR', `model "${name}" v${manifest.version} was not trained by /train (backend ${manifest.backend})`);
-  return { model: TrainedModel.fromFile(await readFile(path.join(dir, TRAINED_MODEL_FILE), 'utf8')), version: manifest.version };
+  return { model: await thread.run({ type: 'load', path: path.join(dir, TRAINED_MODEL_FILE) }), version: manifest.version };
 }
 
-async function predictAll(model: TrainedModel, texts: string[], deps: ModelJobDeps, signal: AbortSignal, progress: Progress) {
+/** Labels `texts` with the model loaded in `thread`; its embedding features, if any, come from the batcher first. */
+async function predictAll(model: LoadOutcome, texts: string[], deps: ModelJobDeps, thread: TrainingThread, signal: AbortSignal, progress: Progress) {
   const source = model.embeddingCapability;
-  const embeddings = source === undefined ? undefined : await runCapability(source, texts, deps, signal, (f) => progress(0.9 * f, 'features'));
+  const embeddings = source === undefined ? undefined : packVectors(await runCapability(source, texts, deps, signal, (f) => progress(0.9 * f, 'features')), source);
   progress(0.9, 'predict');
-  return model.predict(texts, embeddings);
+  return thread.run({ type: 'predict', texts, ...(embeddings === undefined ? {} : { embeddings }) });
 }
 
 /** One capability's results for every text, through the batcher in groups. */

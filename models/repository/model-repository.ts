@@ -2,15 +2,25 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CapserveError, messageOf } from '../../core/errors.js';
+import { CapserveError } from '../../core/errors.js';
 import { diffManifests, type Manifest, type ManifestDiff, manifestSchema } from './manifest.js';
+
+/** A version folder whose `manifest.json` is missing, unreadable or invalid. */
+export interface BrokenVersion {
+  readonly version: number;
+  /** Why, naming the manifest relative to the repository (never an absolute path or its contents). */
+  readonly reason: string;
+}
 
 /** One model of the repository with its versions, newest last. */
 export interface RepositoryModel {
   readonly name: string;
-  /** The version `default` resolves to: the `default` file's, else the newest. */
+  /** The version `default` resolves to: the `default` file's, else the newest (broken versions count). */
   readonly defaultVersion: number;
+  /** The versions whose manifests are valid. */
   readonly versions: readonly Manifest[];
+  /** Versions whose manifests cannot be read; present only when there are any (the model is then broken). */
+  readonly broken?: readonly BrokenVersion[];
 }
 
 const DEFAULT_FILE = 'default';
@@ -65,7 +75,10 @@ export class ModelRepository {
       try {
         actual = await sha256(full);
       } catch (error) {
-        throw new CapserveError('MODEL_CHECKSUM_MISMATCH', `model "${manifest.name}" v${manifest.version}: cannot read ${file}: ${messageOf(error)}`);
+        // The file's name only: the error's own message carries the absolute path.
+        throw new CapserveError('MODEL_CHECKSUM_MISMATCH', `model "${manifest.name}" v${manifest.version}: cannot read ${file} (${errorCodeOf(error)})`, {
+          details: { model: manifest.name, version: manifest.version, file },
+        });
       }
       if (actual !== expected) {
         throw new CapserveError('MODEL_CHECKSUM_MISMATCH', `model "${manifest.name}" v${manifest.version}: ${file} has SHA-256 ${actual}, the manifest says ${expected}`, {
@@ -75,16 +88,30 @@ export class ModelRepository {
     }
   }
 
-  /** Makes `version` the default (written atomically: a temporary file renamed over the old one). */
+  /**
+   * Makes `version` the default, after checking its files against their SHA-256 (so a tampered
+   * or incomplete version never becomes what the next start loads). The pointer is written
+   * atomically: a temporary file renamed over the old one.
+   */
   async setDefault(name: string, version: number): Promise<RepositoryModel> {
-    const model = await this.get(name);
-    if (!model.versions.some((v) => v.version === version)) {
-      throw new CapserveError('MODEL_VERSION_NOT_FOUND', `model "${name}" has no version ${version}`, { details: { versions: model.versions.map((v) => v.version) } });
-    }
+    await this.resolve(name, version);
+    await this.#writeDefault(name, version);
+    return this.get(name);
+  }
+
+  /**
+   * Writes the current default into the `default` file, so a version added next does not
+   * become the default by being the newest. Nothing is checked: the default stays what it was.
+   */
+  async pinDefault(name: string): Promise<void> {
+    const model = await this.#read(name);
+    if (model !== undefined) await this.#writeDefault(name, model.defaultVersion);
+  }
+
+  async #writeDefault(name: string, version: number): Promise<void> {
     const file = path.join(this.root, name, DEFAULT_FILE);
     await writeFile(`${file}.tmp`, `${version}\n`);
     await rename(`${file}.tmp`, file);
-    return this.get(name);
   }
 
   /**
@@ -104,7 +131,8 @@ export class ModelRepository {
     // One writer at a time in this process, so two jobs never pick the same number.
     const write = this.#writing.then(async () => {
       const existing = await this.#read(name);
-      const version = (existing?.versions.at(-1)?.version ?? 0) + 1;
+      // Past broken versions too: their folders exist.
+      const version = Math.max(0, ...(existing?.versions ?? []).map((v) => v.version), ...(existing?.broken ?? []).map((v) => v.version)) + 1;
       const digests: Record<string, string> = {};
       for (const [file, content] of Object.entries(files)) digests[file] = createHash('sha256').update(content).digest('hex');
       const manifest = manifestSchema.parse({ ...fields, name, version, files: digests, createdAt: new Date().toISOString() });
@@ -129,12 +157,21 @@ export class ModelRepository {
     const model = await this.get(name);
     const wanted = version === 'default' ? model.defaultVersion : version;
     const manifest = model.versions.find((v) => v.version === wanted);
+    const broken = model.broken?.find((v) => v.version === wanted);
+    if (broken !== undefined) {
+      throw new CapserveError('MODEL_MANIFEST_INVALID', `model "${name}" v${wanted}: ${broken.reason}`, { details: { model: name, version: wanted } });
+    }
     if (manifest === undefined) {
       throw new CapserveError('MODEL_VERSION_NOT_FOUND', `model "${name}" has no version ${wanted}`, { details: { versions: model.versions.map((v) => v.version) } });
     }
     return manifest;
   }
 
+  /**
+   * One model's versions. A manifest that cannot be read or parsed marks its version broken
+   * instead of failing the read, so the other versions and models stay listed; the reason names
+   * the manifest relative to the repository and never quotes its contents.
+   */
   async #read(name: string): Promise<RepositoryModel | undefined> {
     const dir = path.join(this.root, name);
     let folders: string[];
@@ -144,39 +181,62 @@ export class ModelRepository {
       return undefined;
     }
     const versions: Manifest[] = [];
+    const broken: BrokenVersion[] = [];
     for (const folder of folders) {
-      const file = path.join(dir, folder, 'manifest.json');
-      let raw: unknown;
-      try {
-        raw = JSON.parse(await readFile(file, 'utf8'));
-      } catch (error) {
-        throw new CapserveError('CONFIG_INVALID', `${file}: ${messageOf(error)}`);
-      }
-      const parsed = manifestSchema.safeParse(raw);
-      if (!parsed.success) throw new CapserveError('CONFIG_INVALID', `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      if (parsed.data.name !== name || String(parsed.data.version) !== folder) {
-        throw new CapserveError('CONFIG_INVALID', `${file}: says ${parsed.data.name} v${parsed.data.version}, but lives in ${name}/${folder}`);
-      }
-      versions.push(parsed.data);
+      const problem = await readManifest(dir, name, folder);
+      if (typeof problem === 'string') broken.push({ version: Number(folder), reason: `${name}/${folder}/manifest.json ${problem}` });
+      else versions.push(problem);
     }
-    if (versions.length === 0) return undefined;
+    if (versions.length === 0 && broken.length === 0) return undefined;
     versions.sort((a, b) => a.version - b.version);
-    const newest = versions[versions.length - 1]?.version ?? 1;
-    return { name, defaultVersion: await this.#defaultOf(dir, versions, newest), versions };
+    broken.sort((a, b) => a.version - b.version);
+    const numbers = [...versions, ...broken].map((v) => v.version);
+    const defaultVersion = await this.#defaultOf(dir, numbers, Math.max(...numbers));
+    return { name, defaultVersion, versions, ...(broken.length === 0 ? {} : { broken }) };
   }
 
-  async #defaultOf(dir: string, versions: readonly Manifest[], newest: number): Promise<number> {
+  async #defaultOf(dir: string, versions: readonly number[], newest: number): Promise<number> {
     try {
       const chosen = Number((await readFile(path.join(dir, DEFAULT_FILE), 'utf8')).trim());
-      return versions.some((v) => v.version === chosen) ? chosen : newest;
+      return versions.includes(chosen) ? chosen : newest;
     } catch {
       return newest;
     }
   }
 }
 
+/** A version's manifest, or what is wrong with it (a phrase to follow the manifest's relative path). */
+async function readManifest(dir: string, name: string, folder: string): Promise<Manifest | string> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, folder, 'manifest.json'), 'utf8');
+  } catch (error) {
+    return `cannot be read (${errorCodeOf(error)})`;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the text; the reason reaches clients, so it says only where.
+    return 'is not valid JSON';
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(root)'))];
+    return `does not match the manifest schema (${fields.join(', ')})`;
+  }
+  if (parsed.data.name !== name || String(parsed.data.version) !== folder) return `names ${parsed.data.name} v${parsed.data.version}, but lives in ${name}/${folder}`;
+  return parsed.data;
+}
+
+/** A file-system error's code (ENOENT, EACCES, ...), never its message, which holds the absolute path. */
+function errorCodeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'unreadable';
+}
+
 async function sha256(file: string): Promise<string> {
-  if (!(await stat(file)).isFile()) throw new Error('not a file');
+  if (!(await stat(file)).isFile()) throw Object.assign(new Error('not a file'), { code: 'not a file' });
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');

@@ -82,7 +82,14 @@ export const manifestSchema = z
   .meta({ id: 'Manifest' });
 
 export const repositoryModelSchema = z
-  .object({ name: z.string(), defaultVersion: z.number().int(), versions: list(manifestSchema) })
+  .object({
+    name: z.string(),
+    defaultVersion: z.number().int(),
+    versions: list(manifestSchema).meta({ description: 'The versions whose manifests are valid.' }),
+    broken: list(z.object({ version: z.number().int(), reason: z.string() }))
+      .optional()
+      .meta({ description: 'Versions whose manifest.json is missing, unreadable or invalid, with why (paths relative to the repository); present only when there are any.' }),
+  })
   
   .meta({ id: 'RepositoryModel' });
 

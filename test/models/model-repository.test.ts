@@ -98,3 +98,48 @@ t.test('a capability model can come from the repository: verified at load, refus
   await t.rejects(refused.load('fail'), { code: 'MODEL_LOAD_FAILED', message: /config\.json has SHA-256 [0-9a-f]{64}, the manifest says/ });
   t.throws(() => modelSpecSchema.parse({ name: 'x', backend: 'onnx', task: 'embedding', repository: 'tiny', path: 'also' }), /exactly one of/);
 });
+
+t.test('a corrupt manifest marks its model broken, with a relative reason; the others list and the default cannot move to a tampered version', async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), 'capserve-repo-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  await addVersion(root, 'reviews', 1, { 'model.onnx': 'weights v1' });
+  const v2 = await addVersion(root, 'reviews', 2, { 'model.onnx': 'weights v2' });
+  await writeFile(path.join(root, 'reviews', 'default'), '1\n');
+  await addVersion(root, 'spam', 1, { 'model.onnx': 'spam v1' });
+  await writeFile(path.join(root, 'spam', '1', 'manifest.json'), '{"password": "hunter2",');
+  await addVersion(root, 'spam', 2, { 'model.onnx': 'spam v2' }, { name: 'other' });
+  await mkdir(path.join(root, 'empty', '1'), { recursive: true });
+  const server = await startTestServer(t, [recordingCapability('classification')], { repository: root });
+
+  const listed = await server.get('/models');
+  t.equal(listed.status, 200, 'one corrupt manifest does not fail the listing');
+  t.match(listed.body.models, [
+    { name: 'empty', versions: [], broken: [{ version: 1, reason: 'empty/1/manifest.json cannot be read (ENOENT)' }] },
+    { name: 'reviews', defaultVersion: 1, versions: [{ version: 1 }, { version: 2 }] },
+    {
+      name: 'spam',
+      defaultVersion: 2,
+      versions: [],
+      broken: [
+        { version: 1, reason: 'spam/1/manifest.json is not valid JSON' },
+        { version: 2, reason: 'spam/2/manifest.json names other v2, but lives in spam/2' },
+      ],
+    },
+  ]);
+  t.notOk('broken' in listed.body.models[1], 'a sound model has no broken list');
+  t.notMatch(JSON.stringify(listed.body), root, 'no absolute path');
+  t.notMatch(JSON.stringify(listed.body), 'hunter2', 'no file contents');
+  t.match(await server.post('/models/spam/versions/1/verify', {}), { status: 422, body: { error: { code: 'MODEL_MANIFEST_INVALID', message: 'model "spam" v1: spam/1/manifest.json is not valid JSON' } } });
+  t.match(await server.post('/models/spam/default', { version: 1 }), { status: 422, body: { error: { code: 'MODEL_MANIFEST_INVALID' } } });
+
+  await writeFile(path.join(v2, 'model.onnx'), 'tampered');
+  const refused = await server.post('/models/reviews/default', { version: 2 });
+  t.equal(refused.status, 422);
+  t.equal(refused.body.error.code, 'MODEL_CHECKSUM_MISMATCH');
+  t.equal((await server.get('/models/reviews')).body.defaultVersion, 1, 'the default did not move');
+  await rm(path.join(v2, 'model.onnx'));
+  const missing = await server.post('/models/reviews/versions/2/verify', {});
+  t.match(missing.body.error, { code: 'MODEL_CHECKSUM_MISMATCH', message: 'model "reviews" v2: cannot read model.onnx (ENOENT)' });
+  t.notMatch(JSON.stringify(missing.body), root, "the file-system error is named by its code, not by its message with the path");
+  t.equal((await server.post('/classify', { texts: ['x'], capabilities: ['classification'] })).status, 200, 'the server answers afterwards');
+});

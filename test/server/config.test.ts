@@ -21,7 +21,7 @@ t.test('defaults need no environment at all', async (t) => {
   t.equal(config.device, 'cpu');
   t.equal(config.allowRemoteModels, false);
   t.equal(config.queueLocalWorkers, true);
-  t.equal(config.modelLoadFailure, 'fail');
+  t.equal(config.modelLoadFailure, 'degrade');
   t.equal(config.capabilitiesConfig, path.join(projectRoot(), 'capabilities', 'default.json'));
   t.equal(config.sqlitePath, path.join(projectRoot(), 'data', 'capserve.db'));
   t.equal(config.workerId, `${hostname()}-${process.pid}`);

@@ -22,9 +22,9 @@ async function capabilitiesFile(t: Test): Promise<{ file: string; modelsDir: str
   return { file, modelsDir: path.dirname(model) };
 }
 
-t.test('DEVICE=webgpu with no adapter stops start-up with DEVICE_UNAVAILABLE naming the model and the reason', async (t) => {
+t.test('DEVICE=webgpu with no adapter and MODEL_LOAD_FAILURE=fail stops start-up with DEVICE_UNAVAILABLE naming the model and the reason', async (t) => {
   const { file, modelsDir } = await capabilitiesFile(t);
-  const config = loadConfig({ PORT: '0', DEVICE: 'webgpu', MODEL_THREADS: 'worker', CAPABILITIES_CONFIG: file, MODELS_DIR: modelsDir, SQLITE_PATH: ':memory:' });
+  const config = loadConfig({ PORT: '0', DEVICE: 'webgpu', MODEL_LOAD_FAILURE: 'fail', MODEL_THREADS: 'worker', CAPABILITIES_CONFIG: file, MODELS_DIR: modelsDir, SQLITE_PATH: ':memory:' });
   const server = await createServer(config, new LogRecorder('silent').logger);
   t.teardown(() => server.stop(1000));
   await t.rejects(server.start(), { code: 'DEVICE_UNAVAILABLE', message: /model "tiny-embedder": device "webgpu" cannot start: webgpu: no WebGPU adapter/, details: { model: "tiny-embedder" } });

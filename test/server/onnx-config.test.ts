@@ -65,6 +65,6 @@ t.test("MODEL_LOAD_FAILURE=degrade serves with the failed model's capability una
 
 t.test('MODEL_LOAD_FAILURE=fail stops start-up naming the model and its path', async (t) => {
   const ghost = { name: 'ghost', backend: 'onnx', task: 'embedding', path: 'no-such-model' };
-  const { service } = await start(t, [ghost]);
+  const { service } = await start(t, [ghost], { MODEL_LOAD_FAILURE: 'fail' });
   await t.rejects(service.start(), { code: 'MODEL_LOAD_FAILED', message: /model "ghost".*no-such-model/ });
 });
