@@ -1,12 +1,14 @@
+import { readFile } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { type FastifyBaseLogger } from 'fastify';
 import { type BatchReply } from '../batcher/types.js';
-import { readJobFacts } from './media/job-facts.js';
+import { readJobFacts, type ReadFactsOptions } from './media/job-facts.js';
 import { planJob } from './planning/plan-job.js';
 import { type Registry } from 'prom-client';
 import { checkRequested } from '../capabilities/check-requested.js';
 import { CapserveError } from '../core/errors.js';
 import { type JobMetrics, registerJobMetrics } from './job-metrics.js';
+import { type Spool, type SpooledFile } from './spool.js';
 import {
   isMediaCapability,
   type JobEvent,
@@ -20,10 +22,14 @@ import {
   type WorkerInfo,
 } from './types.js';
 
-/** A `/process` job as it arrives: text, or one uploaded file, with what to do with it. */
+/**
+ * A `/process` job as it arrives: text, or one uploaded file (already in the spool), with what
+ * to do with it. `submit` owns the file from then on: it is deleted when the job ends, or at
+ * once when the job is refused.
+ */
 export interface ProcessInput {
   readonly text?: string;
-  readonly file?: Buffer;
+  readonly file?: SpooledFile;
   readonly fileName?: string;
   readonly capabilities: readonly string[];
   readonly options: Readonly<Record<string, unknown>>;
@@ -46,8 +52,25 @@ export interface ProcessFrontEndOptions {
   readonly gpuAvailable: boolean;
   readonly maxInlineTokens: number;
   readonly jobAttempts: number;
+  /** Media caps checked before anything is decoded, and the worker threads PDF pages are counted in. @default none, this thread */
+  readonly mediaFacts?: Pick<ReadFactsOptions, 'limits' | 'media'>;
+  /** Jobs waiting or running on the queues, all together, before new ones get 429 OVERLOADED. */
+  readonly maxQueuedJobs: number;
+  /** Where uploads are streamed before they are submitted. */
+  readonly spool: Spool;
+  /** Whether the queues keep jobs cut short by shutdown for the next process (a store records them), so their files must stay. @default false */
+  readonly keepFilesAtShutdown?: boolean;
+  /**
+   * How a queued job carries its file: `path` (in-process queues: the spooled file, deleted when
+   * the job ends) or `bytes` (BullMQ: base64 in the job, since a worker may be on another machine;
+   * the spooled file is deleted once the job is on the queue).
+   */
+  readonly fileTransport: 'path' | 'bytes';
   readonly logger: FastifyBaseLogger;
 }
+
+/** Retry-After of a refusal for a full queue: a job takes seconds, so about one job's time. */
+const queueRetryAfterSeconds = 5;
 
 /**
  * The `/process` front-end: reads the facts of a job from its content, plans and
@@ -62,20 +85,47 @@ export class ProcessFrontEnd {
     this.#metrics = registerJobMetrics(options.metricsRegistry, options.queues);
   }
 
+  /** The spool uploads are streamed into (the route writes to it, then submits). */
+  get spool(): Spool {
+    return this.#options.spool;
+  }
+
+  /**
+   * Refuses an upload before its body is read: while shutting down or loading, when
+   * MAX_QUEUED_JOBS jobs wait or run, or when `bytes` (its Content-Length) would pass the spool's
+   * budget; 429s carry a Retry-After.
+   */
+  async admitUpload(bytes: number): Promise<void> {
+    this.#checkPhase();
+    await this.#checkQueued();
+    this.#options.spool.admit(bytes);
+  }
+
   async submit(input: ProcessInput, signal?: AbortSignal): Promise<ProcessOutcome> {
+    const file = input.file;
+    try {
+      return await this.#submit(input, signal);
+    } catch (error) {
+      if (file !== undefined) await this.#options.spool.release(file.path);
+      throw error;
+    }
+  }
+
+  async #submit(input: ProcessInput, signal?: AbortSignal): Promise<ProcessOutcome> {
     const { service, queues, logger } = this.#options;
-    if (service.phase === 'stopping' || service.phase === 'stopped') throw new CapserveError('SHUTTING_DOWN');
-    if (!service.ready) throw new CapserveError('NOT_READY');
+    this.#checkPhase();
     if ((input.text === undefined) === (input.file === undefined)) {
       throw new CapserveError('VALIDATION_ERROR', 'give exactly one of "text" or a file');
     }
     this.#checkCapabilities(input.capabilities);
+    // The file is in memory only while its facts are read; the queued job carries its path.
     const facts = await readJobFacts({
       ...(input.text === undefined ? {} : { text: input.text }),
-      ...(input.file === undefined ? {} : { file: input.file }),
+      ...(input.file === undefined ? {} : { file: await readFile(input.file.path) }),
+      ...(input.fileName === undefined ? {} : { fileName: input.fileName }),
       capabilities: [...input.capabilities],
       options: { ...input.options },
-    });
+    }, { ...this.#options.mediaFacts, ...(signal ? { signal } : {}) });
     const workers = [this.#batcherWorker(), ...this.#options.localWorkers(), ...(await this.#options.remoteWorkers())];
     const plan = planJob(facts, {
       gpuAvailable: this.#options.gpuAvailable,
@@ -93,6 +143,8 @@ export class ProcessFrontEnd {
     const queueName: QueueName = plan.routing.route === 'inline' ? 'cpu_standard' : plan.routing.route;
     const queue = queues.get(queueName);
     if (queue === undefined) throw new CapserveError('INTERNAL_ERROR', `queue ${queueName} is not configured`);
+    await this.#checkQueued();
+    const file = input.file;
     const job = await queue.add(
       {
         kind: facts.kind,
@@ -100,13 +152,63 @@ export class ProcessFrontEnd {
         capabilities: [...input.capabilities],
         options: { ...input.options },
         ...(input.text === undefined ? {} : { text: input.text }),
-        ...(input.file === undefined ? {} : { fileBase64: input.file.toString('base64') }),
+        ...(file === undefined ? {} : await this.#carry(file)),
         ...(input.fileName === undefined ? {} : { fileName: input.fileName }),
       },
       { priority: input.priority, attempts: this.#options.jobAttempts },
     );
+    if (file !== undefined) this.#releaseWhenEnded(queue, job.id, file);
     logger.info({ jobId: job.id, queue: queueName }, 'job queued');
     return { kind: 'queued', plan, job };
+  }
+
+  async #carry(file: SpooledFile): Promise<{ filePath: string } | { fileBase64: string }> {
+    if (this.#options.fileTransport === 'path') return { filePath: file.path };
+    return { fileBase64: (await readFile(file.path)).toString('base64') };
+  }
+
+  /** Deletes a resumed job's spooled file (adopted by the spool) once the job ends, as for the jobs this process accepted. */
+  releaseWhenEnded(queueName: QueueName, jobId: string, file: SpooledFile): void {
+    const queue = this.#options.queues.get(queueName);
+    if (queue !== undefined) this.#releaseWhenEnded(queue, jobId, file);
+  }
+
+  /** Deletes the spooled file once the job ends (completed, failed, cancelled, shut down); at once when the bytes travel in the job. */
+  #releaseWhenEnded(queue: JobQueue, jobId: string, file: SpooledFile): void {
+    const { spool, logger } = this.#options;
+    const release = (): void => {
+      spool.release(file.path).catch((error: unknown) => logger.warn({ err: error, jobId }, 'spooled file not deleted'));
+    };
+    if (this.#options.fileTransport === 'bytes') {
+      release();
+      return;
+    }
+    const stop = queue.subscribe(jobId, (event) => {
+      if (event.type === 'progress') return;
+      // A job cut short by shutdown stays queued in a store that keeps jobs; its file stays with it.
+      if (this.#options.keepFilesAtShutdown === true && event.type === 'failed' && event.error.code === 'SHUTTING_DOWN') return;
+      release();
+      // The listener is dropped after a final event; the call only tidies up a late subscription.
+      queueMicrotask(() => stop());
+    });
+  }
+
+  #checkPhase(): void {
+    const { service } = this.#options;
+    if (service.phase === 'stopping' || service.phase === 'stopped') throw new CapserveError('SHUTTING_DOWN');
+    if (!service.ready) throw new CapserveError('NOT_READY');
+  }
+
+  async #checkQueued(): Promise<void> {
+    const { queues, maxQueuedJobs } = this.#options;
+    const counts = await Promise.all([...queues.values()].map((queue) => queue.counts()));
+    const queued = counts.reduce((sum, count) => sum + count.waiting + count.running, 0);
+    if (queued < maxQueuedJobs) return;
+    throw new CapserveError(
+      'OVERLOADED',
+      `${queued} jobs are waiting or running (MAX_QUEUED_JOBS ${maxQueuedJobs}); retry in about ${queueRetryAfterSeconds} s`,
+      { details: { retryAfterSeconds: queueRetryAfterSeconds, queuedJobs: queued, limit: maxQueuedJobs } },
+    );
   }
 
   async get(id: string): Promise<JobRecord> {

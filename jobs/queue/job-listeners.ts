@@ -11,7 +11,8 @@ export function isFinalEvent(event: JobEvent): boolean {
 export function finalEventOf(record: JobRecord): JobEvent | undefined {
   switch (record.status) {
     case 'completed':
-      return { type: 'result', jobId: record.id, result: record.result };
+      // A completed job whose result was dropped (RESULT_EVICTED) says so instead of sending nothing.
+      return record.error === undefined ? { type: 'result', jobId: record.id, result: record.result } : { type: 'failed', jobId: record.id, error: record.error };
     case 'failed':
       return {
         type: 'failed',

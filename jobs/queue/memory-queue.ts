@@ -14,6 +14,7 @@ import {
 } from '../types.js';
 import { finalEventOf, JobListeners } from './job-listeners.js';
 import { backoffDelay, checkInteger, memoryPriority, resolveRetryOptions, type RetryOptions } from './options.js';
+import { ResultBudget } from './result-budget.js';
 
 export interface MemoryJobQueueOptions extends RetryOptions {
   /** Jobs running at once. */
@@ -22,6 +23,26 @@ export interface MemoryJobQueueOptions extends RetryOptions {
   readonly time?: Time;
   /** Told when a subscriber's listener throws. @default ignore */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Told of every change of a job after it was added (running, progress, back to queued for a
+   * retry, finished), synchronously and in order; the durable queue writes them to the store. @default ignore
+   */
+  readonly onChange?: (record: JobRecord) => void;
+  /**
+   * Bytes (as JSON) of finished results kept in memory, all jobs together; past it the oldest
+   * results are dropped and their jobs read `completed` with a RESULT_EVICTED error. @default no limit
+   */
+  readonly maxResultBytes?: number;
+}
+
+/** What only the in-process queue takes: a job put back from the store after a restart keeps its id, age and tries. */
+export interface MemoryEnqueueOptions extends EnqueueOptions {
+  /** @default a new UUID */
+  readonly id?: string;
+  /** @default now */
+  readonly createdAt?: number;
+  /** Tries already made. @default 0 */
+  readonly attemptsMade?: number;
 }
 
 export interface CloseOptions {
@@ -45,6 +66,8 @@ interface Entry {
   finishedAt?: number;
   result?: unknown;
   error?: ErrorRecord;
+  /** Set when the result was dropped to keep results within `maxResultBytes`. */
+  evicted?: true;
   /** The current try's controller: aborting it drops the try from p-queue, or aborts its processor. */
   controller?: AbortController;
   /** Set while the job waits out a retry backoff. */
@@ -69,6 +92,8 @@ export class MemoryJobQueue implements JobQueue {
   readonly #finished: Entry[] = [];
   #finishedHead = 0;
   readonly #listeners: JobListeners;
+  readonly #onChange: (record: JobRecord) => void;
+  readonly #results: ResultBudget | undefined;
   #waiting = 0;
   #running = 0;
   #unfinished = 0;
@@ -83,22 +108,25 @@ export class MemoryJobQueue implements JobQueue {
     this.#time = options.time ?? wallTime;
     this.#pqueue = new PQueue({ concurrency: options.concurrency });
     this.#listeners = new JobListeners(options.onError);
+    this.#onChange = options.onChange ?? (() => {});
+    if (options.maxResultBytes !== undefined) checkInteger('maxResultBytes', options.maxResultBytes, 0);
+    this.#results = options.maxResultBytes === undefined ? undefined : new ResultBudget(options.maxResultBytes);
   }
 
-  async add(payload: JobPayload, options: EnqueueOptions): Promise<JobRecord> {
+  async add(payload: JobPayload, options: MemoryEnqueueOptions): Promise<JobRecord> {
     if (this.#closing !== undefined) throw new CapserveError('SHUTTING_DOWN');
     const maxAttempts = options.attempts ?? this.#options.attempts;
     checkInteger('attempts', maxAttempts, 1);
     this.#sweep();
     const entry: Entry = {
-      id: randomUUID(),
+      id: options.id ?? randomUUID(),
       payload,
       priority: memoryPriority[options.priority],
       maxAttempts,
-      createdAt: this.#time.now(),
+      createdAt: options.createdAt ?? this.#time.now(),
       status: 'queued',
       progress: 0,
-      attempts: 0,
+      attempts: options.attemptsMade ?? 0,
     };
     this.#entries.set(entry.id, entry);
     this.#unfinished += 1;
@@ -106,6 +134,12 @@ export class MemoryJobQueue implements JobQueue {
     const record = snapshot(this.name, entry);
     this.#enqueue(entry);
     return record;
+  }
+
+  /** Whether the job's record is here (added to this queue and not expired), without waiting. */
+  has(id: string): boolean {
+    this.#sweep();
+    return this.#entries.has(id);
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -189,6 +223,7 @@ export class MemoryJobQueue implements JobQueue {
     entry.controller = controller;
     this.#setStatus(entry, 'running');
     entry.attempts += 1;
+    this.#onChange(snapshot(this.name, entry));
     const current = () => entry.status === 'running' && entry.controller === controller;
     let failure: { error: unknown } | undefined;
     let result: unknown;
@@ -199,6 +234,7 @@ export class MemoryJobQueue implements JobQueue {
         progress: (fraction, stage) => {
           if (!current() || !Number.isFinite(fraction)) return;
           entry.progress = Math.min(1, Math.max(0, fraction));
+          this.#onChange(snapshot(this.name, entry));
           this.#listeners.emit(
             stage === undefined
               ? { type: 'progress', jobId: entry.id, progress: entry.progress }
@@ -215,11 +251,13 @@ export class MemoryJobQueue implements JobQueue {
       entry.result = result;
       entry.progress = 1;
       this.#finish(entry, 'completed');
+      this.#keepResultsInBudget(entry);
     } else if (!isRetryable(failure.error) || entry.attempts >= entry.maxAttempts) {
       this.#finish(entry, 'failed', failure.error);
     } else {
       this.#setStatus(entry, 'queued');
       entry.controller = undefined;
+      this.#onChange(snapshot(this.name, entry));
       entry.cancelRetry = this.#time.schedule(() => {
         entry.cancelRetry = undefined;
         if (entry.status === 'queued') this.#enqueue(entry);
@@ -245,8 +283,19 @@ export class MemoryJobQueue implements JobQueue {
     this.#finished.push(entry);
     this.#unfinished -= 1;
     if (this.#unfinished === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
+    this.#onChange(snapshot(this.name, entry));
     const final = finalEventOf(snapshot(this.name, entry));
     if (final !== undefined) this.#listeners.emit(final);
+  }
+
+  /** Charges a new result to the budget and drops the oldest ones past it (after its subscribers had it). */
+  #keepResultsInBudget(entry: Entry): void {
+    for (const id of this.#results?.add(entry.id, entry.result) ?? []) {
+      const dropped = this.#entries.get(id);
+      if (dropped === undefined) continue;
+      dropped.result = undefined;
+      dropped.evicted = true;
+    }
   }
 
   #setStatus(entry: Entry, status: JobStatus): void {
@@ -269,6 +318,7 @@ export class MemoryJobQueue implements JobQueue {
       const entry = this.#finished[this.#finishedHead];
       if (entry === undefined || (entry.finishedAt ?? 0) > expiredBefore) break;
       this.#entries.delete(entry.id);
+      this.#results?.remove(entry.id);
       this.#finishedHead += 1;
     }
     if (this.#finishedHead > 1024 && this.#finishedHead * 2 > this.#finished.length) {
@@ -287,7 +337,8 @@ function snapshot(queue: QueueName, entry: Entry): JobRecord {
     attempts: entry.attempts,
     createdAt: entry.createdAt,
     ...(entry.finishedAt === undefined ? {} : { finishedAt: entry.finishedAt }),
-    ...(entry.status === 'completed' ? { result: entry.result } : {}),
+    ...(entry.status === 'completed' && entry.evicted !== true ? { result: entry.result } : {}),
     ...(entry.error === undefined ? {} : { error: entry.error }),
+    ...(entry.evicted === true ? { error: toErrorRecord(new CapserveError('RESULT_EVICTED')) } : {}),
   };
 }

@@ -8,7 +8,10 @@ import { replyError } from '../../batcher/reply-error.js';
 import { CapserveError, isCapserveError, messageOf } from '../../core/errors.js';
 import { isWellFormed } from '../well-formed.js';
 import { type ProcessFrontEnd, type ProcessInput, type ProcessOutcome } from '../../jobs/front-end.js';
+import { type Spool, type SpooledFile } from '../../jobs/spool.js';
 import { classifyResultSchema } from './classify-route.js';
+import { identityOf } from '../authenticate.js';
+import { type JobOwners, ownerFor } from '../job-owners.js';
 import { access, errorResponses, jsonResponse } from '../openapi/error-responses.js';
 import { batchInfoSchema, jobPlanSchema, jobRecordSchema } from '../openapi/response-schemas.js';
 
@@ -36,9 +39,13 @@ const queuedReplySchema = z
   .object({ jobId: z.string(), status: z.string(), route: jobPlanSchema })
   .meta({ description: 'Queued: follow the job at the Location header (`/jobs/{id}`).' });
 
-/** `POST /process`, `GET /jobs/:id`, `DELETE /jobs/:id`. */
-/** Texts are bounded by BODY_LIMIT_BYTES and files by MAX_UPLOAD_BYTES (multipart limits). */
-export function processRoutes(frontEnd: ProcessFrontEnd): FastifyPluginAsyncZod {
+/**
+ * `POST /process`, `GET /jobs/:id`, `DELETE /jobs/:id`. Texts are bounded by BODY_LIMIT_BYTES and
+ * files by MAX_UPLOAD_BYTES (multipart limits); a file is streamed into the spool, never held
+ * in memory, and an upload is refused (429) before its body is read when the queues are full or
+ * its Content-Length would pass the spool's budget.
+ */
+export function processRoutes(frontEnd: ProcessFrontEnd, owners?: JobOwners): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
       '/process',
@@ -50,7 +57,7 @@ export function processRoutes(frontEnd: ProcessFrontEnd): FastifyPluginAsyncZod 
           response: {
             200: jsonResponse('Run inline.', inlineReplySchema),
             202: jsonResponse('Queued.', queuedReplySchema),
-            ...errorResponses(400, 413, 415, 422, 499, 500, 503, 504, ...access),
+            ...errorResponses(400, 413, 415, 422, 429, 499, 500, 503, 504, ...access),
           },
         },
         // Parsed by the handler (JSON or multipart), so documented here rather than validated by fastify.
@@ -58,12 +65,22 @@ export function processRoutes(frontEnd: ProcessFrontEnd): FastifyPluginAsyncZod 
       },
       async (request, reply) => {
         const started = performance.now();
-        const input = request.isMultipart() ? await readMultipart(request) : parseFields(request.body);
+        let input: ProcessInput;
+        if (request.isMultipart()) {
+          await frontEnd.admitUpload(Number(request.headers['content-length'] ?? 0) || 0);
+          input = await readMultipart(request, frontEnd.spool);
+        } else {
+          input = parseFields(request.body);
+        }
         const controller = new AbortController();
         reply.raw.once('close', () => {
           if (!reply.raw.writableFinished) controller.abort();
         });
-        return answer(await frontEnd.submit(input, controller.signal), reply, started);
+        const outcome = await frontEnd.submit(input, controller.signal);
+        // A key's jobs can be followed on its WebSocket too; without keys, over HTTP only.
+        const owner = ownerFor(identityOf(request)?.label, 'http');
+        if (outcome.kind === 'queued' && owner !== undefined) owners?.record(outcome.job.id, owner);
+        return answer(outcome, reply, started);
       },
     );
 
@@ -120,26 +137,33 @@ function parseFields(raw: unknown): ProcessInput {
   return parsed.data;
 }
 
-/** Reads one file part and the form fields; the file's type is sniffed later from its bytes. */
-async function readMultipart(request: FastifyRequest): Promise<ProcessInput> {
+/** Reads one file part into the spool and the form fields; the file's type is sniffed later from its bytes. */
+async function readMultipart(request: FastifyRequest, spool: Spool): Promise<ProcessInput> {
+  const spooled: SpooledFile[] = [];
   try {
-    return await readParts(request);
+    return await readParts(request, spool, spooled);
   } catch (error) {
+    await Promise.all(spooled.map((file) => spool.release(file.path)));
     // Coded errors (ours, and the multipart limits') keep their codes; the parser's own are malformed bodies.
     if (isCapserveError(error) || String((error as { code?: unknown }).code ?? '').startsWith('FST_')) throw error;
     throw new CapserveError('VALIDATION_ERROR', `malformed multipart body: ${messageOf(error)}`);
   }
 }
 
-async function readParts(request: FastifyRequest): Promise<ProcessInput> {
+/** `spooled` collects what was written, so that the caller deletes it when reading fails. */
+async function readParts(request: FastifyRequest, spool: Spool, spooled: SpooledFile[]): Promise<ProcessInput> {
   const fields: Record<string, unknown> = {};
-  let file: { data: Buffer; name: string } | undefined;
+  let file: { data: SpooledFile; name: string } | undefined;
   for await (const part of request.parts()) {
     if (part.type === 'file') {
       if (file !== undefined || part.fieldname !== 'file') {
         throw new CapserveError('VALIDATION_ERROR', 'send exactly one file, in the field "file"');
       }
-      file = { data: await (part as MultipartFile).toBuffer(), name: part.filename };
+      const stream = (part as MultipartFile).file;
+      const data = await spool.write(stream);
+      spooled.push(data);
+      if (stream.truncated) throw new CapserveError('PAYLOAD_TOO_LARGE', 'the file is over MAX_UPLOAD_BYTES');
+      file = { data, name: part.filename };
       continue;
     }
     const value = String(part.value);
@@ -154,7 +178,7 @@ async function readParts(request: FastifyRequest): Promise<ProcessInput> {
   }
   const input = parseFields(fields);
   if (file === undefined) return input;
-  if (file.data.length === 0) throw new CapserveError('VALIDATION_ERROR', 'the uploaded file is empty');
+  if (file.data.bytes === 0) throw new CapserveError('VALIDATION_ERROR', 'the uploaded file is empty');
   return { ...input, file: file.data, fileName: file.name };
 }
 

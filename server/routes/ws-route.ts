@@ -8,15 +8,19 @@ import { type CapserveService } from '../../engine/service.js';
 import { checkClassifyBody, type ClassifyLimits } from './classify-route.js';
 import { classifyMessageSchema, wsMessagesPath } from './ws-messages.js';
 import { access, errorResponses } from '../openapi/error-responses.js';
+import { identityOf } from '../authenticate.js';
+import { ownerFor } from '../job-owners.js';
 
 
 /** Extra message types (jobs) handled by another module; returns false when it does not know the type. */
 export type WsMessageHandler = (message: Record<string, unknown>, socket: WsConnection) => boolean;
 
-/** What the socket offers to handlers: a JSON send that is a no-op once closed, and the close signal. */
+/** What the socket offers to handlers: a JSON send that is a no-op once closed, the close signal, and who owns its jobs. */
 export interface WsConnection {
   send(payload: Record<string, unknown>): void;
   readonly signal: AbortSignal;
+  /** The owner of the jobs this socket creates (`JobOwners`): its key's label, else the socket itself. */
+  readonly owner: string;
 }
 
 /**
@@ -27,10 +31,11 @@ export interface WsConnection {
 export function registerWsRoute(
   app: FastifyInstance,
   service: CapserveService,
-  limits: ClassifyLimits & { readonly wsMaxMessagesPerSecond?: number },
+  limits: ClassifyLimits & { readonly wsMaxMessagesPerSecond?: number; readonly wsMaxBufferedBytes?: number },
   extra: WsMessageHandler[] = [],
 ): void {
   const perSecond = limits.wsMaxMessagesPerSecond ?? Number.POSITIVE_INFINITY;
+  const maxBuffered = limits.wsMaxBufferedBytes ?? Number.POSITIVE_INFINITY;
   const schema = {
     operationId: 'openWebSocket',
     tags: ['websocket'],
@@ -43,8 +48,19 @@ export function registerWsRoute(
     socket.once('close', () => closed.abort());
     const connection: WsConnection = {
       signal: closed.signal,
+      owner: ownerFor(identityOf(request)?.label, 'socket') ?? '',
       send(payload) {
-        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(payload));
+        if (socket.readyState !== socket.OPEN) return;
+        socket.send(JSON.stringify(payload));
+        // A client that sends but never reads would make the server hold every answer for it.
+        // Past the cap: close with a code (queued behind what is buffered, for a client that
+        // reads again), send nothing more, and cancel what the socket still waits for; ws
+        // destroys the connection if the close handshake does not finish within 30 s.
+        if (socket.bufferedAmount > maxBuffered) {
+          request.log.warn({ bufferedBytes: socket.bufferedAmount, limit: maxBuffered }, 'websocket closed: the client does not read its messages');
+          socket.close(1008, `send buffer over WS_MAX_BUFFERED_BYTES (${maxBuffered}): read your messages`);
+          closed.abort();
+        }
       },
     };
     const fail = (error: unknown, id?: unknown): void => {
