@@ -1,13 +1,18 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { type FastifyBaseLogger } from 'fastify';
 import { type Redis } from 'ioredis';
 import { type Registry } from 'prom-client';
 import { ProcessFrontEnd } from './front-end.js';
 import { LocalJobRunner, type LocalWorkers, startLocalWorkers } from './local-runner.js';
 import { BullmqJobQueue } from './queue/bullmq-queue.js';
+import { DurableJobQueue } from './queue/durable-queue.js';
+import { type JobJournal } from './queue/job-journal.js';
 import { MemoryJobQueue } from './queue/memory-queue.js';
 import { openRedis } from './queue/redis-connection.js';
 import { type JobQueue, type JobsSettings, type QueueName, queueNames, type TextService } from './types.js';
 import { WorkerRegistry } from './workers/worker-registry.js';
+import { Spool } from './spool.js';
 
 export interface Jobs {
   readonly frontEnd: ProcessFrontEnd;
@@ -28,35 +33,78 @@ export interface Jobs {
  * that any number of `npm run worker` processes consume (and this process too, unless
  * QUEUE_LOCAL_WORKERS=0), with workers found through heartbeats in Redis.
  */
-export function createJobs(service: TextService, metricsRegistry: Registry, config: JobsSettings, logger: FastifyBaseLogger): Jobs {
+/** Where in-process jobs are recorded so a restart keeps them (the server passes its store). */
+export interface JobsPersistence {
+  readonly journal: JobJournal;
+  /** JOB_LEASE_MS: how long this process's claim on its unfinished jobs lasts unrenewed. */
+  readonly leaseMs: number;
+}
+
+export function createJobs(
+  service: TextService,
+  metricsRegistry: Registry,
+  config: JobsSettings,
+  logger: FastifyBaseLogger,
+  persistence?: JobsPersistence,
+): Jobs {
   const runner = new LocalJobRunner(service, config);
   const onError = (error: unknown): void => logger.warn({ err: error }, 'job queue error');
   const retry = { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs, resultTtlMs: config.jobResultTtlMs };
+  const spool = new Spool({ dir: config.spoolDir ?? path.join(tmpdir(), 'capserve-spool'), maxBytes: config.maxSpoolBytes ?? 2 ** 30 });
   const common = {
     service,
     metricsRegistry,
     gpuAvailable: config.device === 'cuda',
     maxInlineTokens: config.maxInlineTokens,
     jobAttempts: config.jobAttempts,
+    mediaFacts: { limits: runner.limits, media: runner.media },
+    maxQueuedJobs: config.maxQueuedJobs ?? 256,
+    spool,
     logger,
   };
 
   if (config.redisUrl === undefined) {
-    const memoryQueues = queueNames.map(
-      (name) => new MemoryJobQueue(name, runner.processorFor(name), { ...retry, concurrency: config.queueConcurrency, onError }),
-    );
+    const queueOptions = { ...retry, concurrency: config.queueConcurrency, maxResultBytes: config.maxResultBytes ?? 256 * 2 ** 20, onError };
+    // With a journal the store is the record of every job (a restart keeps them); without, memory only.
+    const durableQueues =
+      persistence === undefined
+        ? []
+        : queueNames.map(
+            (name) =>
+              new DurableJobQueue(name, runner.processorFor(name), {
+                ...queueOptions,
+                journal: persistence.journal,
+                leaseMs: persistence.leaseMs,
+                owner: config.workerId,
+                // A resumed upload's file becomes this process's, released when the job ends.
+                inputAvailable: async (payload) => payload.filePath === undefined || (await spool.adopt(payload.filePath)),
+                onResumed: (job, payload) => {
+                  if (payload.filePath !== undefined) frontEnd.releaseWhenEnded(name, job, { path: payload.filePath, bytes: 0 });
+                },
+              }),
+          );
+    const memoryQueues: (MemoryJobQueue | DurableJobQueue)[] =
+      persistence === undefined ? queueNames.map((name) => new MemoryJobQueue(name, runner.processorFor(name), queueOptions)) : durableQueues;
     const frontEnd = new ProcessFrontEnd({
       ...common,
+      fileTransport: 'path',
+      keepFilesAtShutdown: persistence !== undefined,
       queues: new Map<QueueName, JobQueue>(memoryQueues.map((queue) => [queue.name, queue])),
       localWorkers: () => runner.workers(),
       remoteWorkers: async () => [],
     });
     return {
       frontEnd,
-      start: async () => {},
+      start: async () => {
+        // Resume first: the spool adopts the files of resumed jobs, and opening it then sweeps only true orphans.
+        const resumed = (await Promise.all(durableQueues.map((queue) => queue.start()))).reduce((sum, count) => sum + count, 0);
+        await spool.open();
+        if (resumed > 0) logger.info({ jobs: resumed }, 'jobs left unfinished by a stopped process queued again');
+      },
       close: async (graceMs) => {
         await Promise.all(memoryQueues.map((queue) => queue.close({ graceMs })));
         await runner.close();
+        await spool.close({ keep: persistence !== undefined });
       },
     };
   }
@@ -70,6 +118,7 @@ export function createJobs(service: TextService, metricsRegistry: Registry, conf
   const ownIds = new Set(config.queueLocalWorkers ? runner.workers().map((worker) => worker.id) : []);
   const frontEnd = new ProcessFrontEnd({
     ...common,
+    fileTransport: 'bytes',
     queues: new Map<QueueName, JobQueue>(bullQueues.map((queue) => [queue.name, queue])),
     localWorkers: () => (local === undefined ? [] : runner.workers()),
     remoteWorkers: async () => {
@@ -84,6 +133,7 @@ export function createJobs(service: TextService, metricsRegistry: Registry, conf
   return {
     frontEnd,
     start: async () => {
+      await spool.open();
       await Promise.all(bullQueues.map((queue) => queue.ready()));
       if (config.queueLocalWorkers && local === undefined) {
         local = startLocalWorkers(runner, registry, { redisUrl, concurrency: config.queueConcurrency, workerId: config.workerId, onError });
@@ -94,6 +144,7 @@ export function createJobs(service: TextService, metricsRegistry: Registry, conf
       await Promise.all(bullQueues.map((queue) => queue.close()));
       await registryConnection.quit().catch(onError);
       await runner.close();
+      await spool.close();
     },
   };
 }

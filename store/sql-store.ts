@@ -11,6 +11,7 @@ import {
   type ReviewItem,
   type Store,
   type ModelJob,
+  type ProcessJob,
 } from './types.js';
 
 const DEFAULT_LIMIT = 100;
@@ -49,6 +50,16 @@ const migrations: readonly ((kind: SqlDatabase['kind']) => readonly string[])[] 
   () => ['ALTER TABLE jobs ADD COLUMN owner TEXT', 'ALTER TABLE jobs ADD COLUMN lease_until BIGINT'],
   // "Jobs" are the /process media jobs; the store keeps model jobs (train, evaluate, predict) only.
   () => ['ALTER TABLE jobs RENAME TO model_jobs'],
+  // /process jobs without Redis: the record in `body`, the payload apart (written once, dropped when the job finishes).
+  (kind) => {
+    const key = kind === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
+    return [
+      `CREATE TABLE IF NOT EXISTS process_jobs (id ${key} PRIMARY KEY, queue TEXT NOT NULL, status TEXT NOT NULL, created_at BIGINT NOT NULL,
+         finished_at BIGINT, owner TEXT, lease_until BIGINT, body TEXT NOT NULL, payload TEXT)`,
+      'CREATE INDEX IF NOT EXISTS process_jobs_by_status ON process_jobs (status, queue, created_at)',
+      'CREATE INDEX IF NOT EXISTS process_jobs_by_finished ON process_jobs (finished_at)',
+    ];
+  },
 ];
 
 /** Job statuses a lease can hold and a running process may still overwrite. */
@@ -128,6 +139,61 @@ export class SqlStore implements Store {
 
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return this.#db.exclusive(name, fn);
+  }
+
+  async putProcessJob(job: ProcessJob, payload: unknown, owner: string, leaseUntil: number): Promise<void> {
+    await this.#db.run(
+      `INSERT INTO process_jobs (id, queue, status, created_at, finished_at, owner, lease_until, body, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [job.id, job.queue, job.status, job.createdAt, job.finishedAt ?? null, owner, leaseUntil, JSON.stringify(job), JSON.stringify(payload)],
+    );
+  }
+
+  async updateUnfinishedProcessJob(job: ProcessJob, owner?: string): Promise<boolean> {
+    const byOwner = owner === undefined ? '' : ' AND owner = ?';
+    // A finished job is never run again, so its payload (perhaps a whole file) goes with it.
+    const payload = job.status === 'queued' || job.status === 'running' ? '' : ', payload = NULL';
+    const { changes } = await this.#db.run(`UPDATE process_jobs SET status = ?, finished_at = ?, body = ?${payload} WHERE id = ? AND ${UNFINISHED}${byOwner}`, [
+      job.status,
+      job.finishedAt ?? null,
+      JSON.stringify(job),
+      job.id,
+      ...(owner === undefined ? [] : [owner]),
+    ]);
+    return changes === 1;
+  }
+
+  async claimProcessJob(id: string, owner: string, leaseUntil: number, now: number): Promise<boolean> {
+    const { changes } = await this.#db.run(
+      `UPDATE process_jobs SET owner = ?, lease_until = ? WHERE id = ? AND ${UNFINISHED} AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until < ?)`,
+      [owner, leaseUntil, id, owner, now],
+    );
+    return changes === 1;
+  }
+
+  async claimableProcessJobIds(queue: string, now: number): Promise<string[]> {
+    const rows = await this.#db.all<{ id: string }>(
+      `SELECT id FROM process_jobs WHERE ${UNFINISHED} AND queue = ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at, id`,
+      [queue, now],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async renewProcessJobLeases(owner: string, leaseUntil: number): Promise<number> {
+    const { changes } = await this.#db.run(`UPDATE process_jobs SET lease_until = ? WHERE owner = ? AND ${UNFINISHED}`, [leaseUntil, owner]);
+    return changes;
+  }
+
+  async getProcessJob(id: string): Promise<ProcessJob | undefined> {
+    return this.#one<ProcessJob>('SELECT body FROM process_jobs WHERE id = ?', [id]);
+  }
+
+  async getProcessJobPayload(id: string): Promise<unknown> {
+    const [row] = await this.#db.all<{ payload: string | null }>('SELECT payload FROM process_jobs WHERE id = ?', [id]);
+    return row?.payload == null ? undefined : (JSON.parse(row.payload) as unknown);
+  }
+
+  async deleteProcessJobsFinishedBefore(before: number): Promise<number> {
+    return (await this.#db.run('DELETE FROM process_jobs WHERE finished_at IS NOT NULL AND finished_at < ?', [before])).changes;
   }
 
   async getModelJob(id: string): Promise<ModelJob | undefined> {

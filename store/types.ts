@@ -41,6 +41,33 @@ export interface ModelJobFilter {
   readonly limit?: number;
 }
 
+/**
+ * A `/process` job as the store keeps it when the queues are in-process (no REDIS_URL): its
+ * record, so a restart can still answer `GET /jobs/:id`. The payload it runs on is kept apart
+ * ({@link Store.getProcessJobPayload}) and dropped once the job finishes.
+ */
+export interface ProcessJob {
+  readonly id: string;
+  /** The queue it was put on, e.g. "cpu_standard". */
+  readonly queue: string;
+  /** The same words as a model job's. */
+  readonly status: ModelJobStatus;
+  /** 0 to 1. */
+  readonly progress: number;
+  /** Tries started so far. */
+  readonly attempts: number;
+  /** Tries allowed in all. */
+  readonly maxAttempts: number;
+  /** "high", "normal" or "low". */
+  readonly priority: string;
+  readonly result?: unknown;
+  readonly error?: ErrorRecord;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly finishedAt?: number;
+}
+
 /** One labelled (or, for prediction, unlabelled) example. */
 export interface Example {
   readonly text: string;
@@ -154,6 +181,23 @@ export interface Store {
   renewModelJobLeases(owner: string, leaseUntil: number): Promise<number>;
   getModelJob(id: string): Promise<ModelJob | undefined>;
   listModelJobs(filter?: ModelJobFilter): Promise<ModelJob[]>;
+
+  /**
+   * Writes a newly accepted job with its payload, leased to `owner` until `leaseUntil` (the
+   * process that queues it). The lease methods below mirror the model jobs' ones.
+   */
+  putProcessJob(job: ProcessJob, payload: unknown, owner: string, leaseUntil: number): Promise<void>;
+  /** Writes `job` only while the stored one is unfinished (and held by `owner`, given one); a finished job loses its payload. */
+  updateUnfinishedProcessJob(job: ProcessJob, owner?: string): Promise<boolean>;
+  claimProcessJob(id: string, owner: string, leaseUntil: number, now: number): Promise<boolean>;
+  /** Ids of the unfinished jobs of `queue` whose lease is missing or lapsed at `now`, oldest first. */
+  claimableProcessJobIds(queue: string, now: number): Promise<string[]>;
+  renewProcessJobLeases(owner: string, leaseUntil: number): Promise<number>;
+  getProcessJob(id: string): Promise<ProcessJob | undefined>;
+  /** The payload an unfinished job runs on; undefined once it finished (or for no such job). */
+  getProcessJobPayload(id: string): Promise<unknown>;
+  /** Deletes the jobs that finished before `before`; returns how many. */
+  deleteProcessJobsFinishedBefore(before: number): Promise<number>;
 
   putDataset(dataset: Dataset): Promise<void>;
   getDataset(id: string): Promise<Dataset | undefined>;

@@ -12,6 +12,7 @@ import { ApiKeys } from '../../server/api-keys.js';
 import { buildApp } from '../../server/app.js';
 import { type ServerConfig } from '../../server/config.js';
 import { createJobs, type Jobs } from '../../jobs/create-jobs.js';
+import { type JobJournal } from '../../jobs/queue/job-journal.js';
 import { type JobsSettings } from '../../jobs/types.js';
 import { CapserveService } from '../../engine/service.js';
 import { LogRecorder } from './log-records.js';
@@ -67,13 +68,22 @@ export async function startTestServer(
     batcher?: Partial<BatcherOptions>;
     resultCache?: { maxEntries: number; ttlMs: number };
     maxQueuedTexts?: number;
+    /** API_KEYS entries: `label:role:key` or bare (admin) keys. */
     apiKeys?: readonly string[];
+    /** Failed authentications per address per minute. @default 20 */
+    authFailureLimit?: number;
+    /** CORS_ORIGINS. @default [] */
+    corsOrigins?: readonly string[];
     rateLimit?: { max: number; windowMs: number };
     /** A model repository folder behind /models. */
     repository?: string;
     requestTimeoutMs?: number;
     wsMaxMessagesPerSecond?: number;
+    /** WS_MAX_BUFFERED_BYTES. @default no cap */
+    wsMaxBufferedBytes?: number;
     jobs?: Partial<JobsSettings>;
+    /** Records `/process` jobs here so that another server on the same journal takes them over (as the store does). */
+    jobsJournal?: JobJournal;
     /** Logs at this level into `logs`. @default 'silent' */
     logLevel?: LevelWithSilent;
   } = {},
@@ -94,17 +104,22 @@ export async function startTestServer(
     loadFailure: 'fail',
     logger,
   });
-  const jobs = options.jobs === undefined ? undefined : createJobs(service, service.metrics.registry, { ...testJobsSettings, ...options.jobs }, logger);
+  const persistence = options.jobsJournal === undefined ? undefined : { journal: options.jobsJournal, leaseMs: 30_000 };
+  const jobs = options.jobs === undefined ? undefined : createJobs(service, service.metrics.registry, { ...testJobsSettings, ...options.jobs }, logger, persistence);
   const app = await buildApp({
     service,
     config: {
       ...limits,
       ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
       ...(options.wsMaxMessagesPerSecond === undefined ? {} : { wsMaxMessagesPerSecond: options.wsMaxMessagesPerSecond }),
+      ...(options.wsMaxBufferedBytes === undefined ? {} : { wsMaxBufferedBytes: options.wsMaxBufferedBytes }),
     },
     logger,
     ...(jobs === undefined ? {} : { frontEnd: jobs.frontEnd }),
-    ...(options.apiKeys === undefined ? {} : { auth: { keys: new ApiKeys(options.apiKeys), exemptPaths: ['/health', '/health/ready', '/metrics'] } }),
+    ...(options.apiKeys === undefined
+      ? {}
+      : { auth: { keys: new ApiKeys(options.apiKeys), exemptPaths: ['/health', '/health/ready', '/metrics'], ...(options.authFailureLimit === undefined ? {} : { failureLimit: options.authFailureLimit }) } }),
+    ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }),
     ...(options.repository === undefined ? {} : { repository: new ModelRepository(options.repository) }),
     ...(options.rateLimit === undefined ? {} : { rateLimit: { ...options.rateLimit, exemptPaths: ['/health', '/health/ready', '/metrics'] } }),
   });
