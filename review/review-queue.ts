@@ -126,8 +126,12 @@ export class ReviewQueue {
     return item;
   }
 
-  /** Records the corrected label from the reviewer the item is assigned to; their freed slot takes the next waiting item. */
-  async resolve(id: string, reviewerId: string, label: string): Promise<ReviewItem> {
+  /**
+   * Records the corrected label from the reviewer the item is assigned to; their freed slot takes
+   * the next waiting item. `key` is the label of the API key that sent it, kept in the audit
+   * entry beside the reviewer it names.
+   */
+  async resolve(id: string, reviewerId: string, label: string, key?: string): Promise<ReviewItem> {
     return this.#run(async () => {
       const item = await this.get(id);
       if (item.status === 'resolved') throw new CapserveError('REVIEW_CONFLICT', `review item "${id}" was already resolved by "${item.resolvedBy ?? '?'}"`);
@@ -138,7 +142,11 @@ export class ReviewQueue {
       const resolved: ReviewItem = { ...rest, status: 'resolved', correctedLabel: label, resolvedBy: reviewerId, resolvedAt: this.#time.now() };
       await this.#store.putReview(resolved);
       const original = (item.result as { label?: unknown } | null)?.label;
-      await this.#audit(reviewerId, 'review.resolved', `review:${id}`, { label, ...(typeof original === 'string' ? { originalLabel: original } : {}) });
+      await this.#audit(reviewerId, 'review.resolved', `review:${id}`, {
+        label,
+        ...(typeof original === 'string' ? { originalLabel: original } : {}),
+        ...(key === undefined ? {} : { key }),
+      });
       await this.#assignWaiting();
       return resolved;
     });

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createServer } from './create-server.js';
+import { checkExposure } from './exposure.js';
 import { messageOf } from '../core/errors.js';
 
 /**
@@ -9,6 +10,7 @@ import { messageOf } from '../core/errors.js';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  checkExposure(config);
   const logger = pino({ level: config.logLevel });
   const server = await createServer(config, logger);
 

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import { type FastifyInstance } from 'fastify';
 import { CapserveError } from '../core/errors.js';
+import { identityOf } from './authenticate.js';
 
 export interface RateLimitOptions {
   /** Requests per window per client; 0 turns the limit off. */
@@ -12,9 +12,11 @@ export interface RateLimitOptions {
 }
 
 /**
- * Per-client request limits (@fastify/rate-limit, in memory): a client is its API key when it
- * sends one (as a digest, never the key) and its IP address otherwise. Past the limit: 429
- * RATE_LIMITED with Retry-After.
+ * Per-client request limits (@fastify/rate-limit, in memory): a client is the label of its
+ * verified API key, and its address otherwise. A bearer token the server has not verified (any
+ * token when there are no keys) is never an identity: a client could send a new one with each
+ * request and never reach the limit. Past the limit: 429 RATE_LIMITED with Retry-After.
+ * Registered after the authentication hook, which has verified the key by then.
  */
 export async function registerRateLimit(app: FastifyInstance, options: RateLimitOptions): Promise<void> {
   if (options.max === 0) return;
@@ -25,8 +27,8 @@ export async function registerRateLimit(app: FastifyInstance, options: RateLimit
     timeWindow: options.windowMs,
     allowList: (request) => exempt.has(request.url.split('?')[0] ?? ''),
     keyGenerator: (request) => {
-      const key = /^Bearer\s+(\S+)/i.exec(request.headers.authorization ?? '')?.[1];
-      return key === undefined ? `ip:${request.ip}` : `key:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+      const identity = identityOf(request);
+      return identity === undefined ? `ip:${request.ip}` : `key:${identity.label}`;
     },
     errorResponseBuilder: (_request, context) =>
       new CapserveError('RATE_LIMITED', `more than ${context.max} requests in ${Math.round(options.windowMs / 1000)} s; retry in ${Math.ceil(context.ttl / 1000)} s`, {

@@ -1,7 +1,2 @@
-/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Whether a string is well-formed UTF-16 (String.prototype.isWellFormed, which ES2023 typings lack). */
-export function isWellFormed(text: string): boolean {
-  return !loneSurrogate.test(text);
-}
+// The rule lives in core/ so that training/ and review/ schemas apply the same one.
+export { isWellFormed } from '../core/well-formed.js';

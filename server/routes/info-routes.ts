@@ -1,5 +1,6 @@
 import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { redactPaths } from '../../core/redact-paths.js';
 import { type CapserveService } from '../../engine/service.js';
 import { access, errorResponses, jsonResponse } from '../openapi/error-responses.js';
 import { capabilitiesSchema, healthSchema, readinessSchema, statsSchema } from '../openapi/response-schemas.js';
@@ -28,7 +29,8 @@ export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {
           name,
           state,
           ...(info === undefined ? {} : { device: info.device, ...(info.adapter === undefined ? {} : { adapter: info.adapter }) }),
-          ...(error ? { error } : {}),
+          // Served without a key: a load error names model files relative to the project, never absolute paths.
+          ...(error ? { error: redactPaths(error) } : {}),
         }));
         reply.code(service.ready ? 200 : 503);
         return { ready: service.ready, phase: service.phase, models };

@@ -5,6 +5,8 @@ import { type ReviewQueue } from '../../review/review-queue.js';
 import { reviewStatuses, type Store } from '../../store/types.js';
 import { documentOnly } from '../openapi/document-only.js';
 import { toCsv } from '../../training/parse-csv.js';
+import { wellFormedString } from '../../core/well-formed.js';
+import { actorOf, identityOf } from '../authenticate.js';
 import { access, errorResponses, jsonResponse } from '../openapi/error-responses.js';
 import { auditEntrySchema, datasetCreatedSchema, reviewerSchema, reviewItemSchema } from '../openapi/response-schemas.js';
 
@@ -29,15 +31,15 @@ export function reviewRoutes(reviews: ReviewQueue, store: Store): FastifyPluginA
           response: { 201: jsonResponse('The reviewer.', reviewerSchema), ...errorResponses(400, ...access) },
           body: z
             .object({
-              id: z.string().min(1).max(200).optional(),
-              name: z.string().min(1).max(200),
-              specialisations: z.array(z.string().min(1).max(200)).min(1),
+              id: wellFormedString().min(1).max(200).optional(),
+              name: wellFormedString().min(1).max(200),
+              specialisations: z.array(wellFormedString().min(1).max(200)).min(1),
               capacity: z.number().int().min(1).max(10_000).default(10),
             })
             .strict(),
         },
       },
-      async (request, reply) => reply.code(201).send(await reviews.addReviewer(request.body, 'api')),
+      async (request, reply) => reply.code(201).send(await reviews.addReviewer(request.body, actorOf(request))),
     );
     app.get('/reviewers', {
         schema: {
@@ -107,7 +109,7 @@ export function reviewRoutes(reviews: ReviewQueue, store: Store): FastifyPluginA
           operationId: 'storeReviewsAsDataset',
           tags: ['reviews'],
           summary: 'Store the corrected labels as a data set for /train.',
-          body: capabilityQuery.extend({ name: z.string().min(1).max(200).optional() }).strict(),
+          body: capabilityQuery.extend({ name: wellFormedString().min(1).max(200).optional() }).strict(),
           response: { 201: jsonResponse('The stored data set.', datasetCreatedSchema), ...errorResponses(400, ...access) },
         },
       },
@@ -136,10 +138,10 @@ export function reviewRoutes(reviews: ReviewQueue, store: Store): FastifyPluginA
           summary: 'Resolve an item with the corrected label (by the reviewer it is assigned to).',
           response: { 200: jsonResponse('The resolved item.', reviewItemSchema), ...errorResponses(400, 404, 409, ...access) },
           params: id,
-          body: z.object({ reviewer: z.string().min(1).max(200), label: z.string().min(1).max(200) }).strict(),
+          body: z.object({ reviewer: wellFormedString().min(1).max(200), label: wellFormedString().min(1).max(200) }).strict(),
         },
       },
-      async (request) => reviews.resolve(request.params.id, request.body.reviewer, request.body.label),
+      async (request) => reviews.resolve(request.params.id, request.body.reviewer, request.body.label, identityOf(request)?.label),
     );
 
     app.get(

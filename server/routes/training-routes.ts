@@ -3,10 +3,12 @@ import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type ModelRepository } from '../../models/repository/model-repository.js';
 import { modelJobStatuses, modelJobTypes, type Store } from '../../store/types.js';
+import { checkTrainingSteps } from '../../training/check-training-steps.js';
 import { requireLabelled, resolveExamples } from '../../training/examples.js';
 import { jobView, type ModelJobs } from '../../training/model-jobs.js';
 import { evaluateRequestSchema, exampleSourceSchema, predictRequestSchema, trainRequestSchema } from '../../training/types.js';
 import { CapserveError } from '../../core/errors.js';
+import { wellFormedString } from '../../core/well-formed.js';
 import { type CapserveService } from '../../engine/service.js';
 import { access, errorResponses, jsonResponse } from '../openapi/error-responses.js';
 import { datasetCreatedSchema, datasetSchema, datasetSummarySchema, modelJobSchema } from '../openapi/response-schemas.js';
@@ -43,7 +45,7 @@ export function trainingRoutes(options: TrainingRoutesOptions): FastifyPluginAsy
         },
       }, async (request, reply) => {
       const body = request.body;
-      requireLabelled(await resolveExamples(body, store, maxExamples), true);
+      checkTrainingSteps(body, requireLabelled(await resolveExamples(body, store, maxExamples), true).length);
       if (body.features.kind === 'embedding' && !service.capabilityNames().includes(body.features.capability)) {
         throw new CapserveError('UNKNOWN_CAPABILITY', `no capability "${body.features.capability}" to take features from`, { details: { valid: service.capabilityNames() } });
       }
@@ -134,8 +136,8 @@ export function trainingRoutes(options: TrainingRoutesOptions): FastifyPluginAsy
           tags: ['datasets'],
           summary: 'Store a data set: JSON `{ name, examples | csv }`, or a CSV body (`content-type: text/csv`, `?name=`).',
           response: { 201: jsonResponse('Created.', datasetCreatedSchema), ...errorResponses(400, 404, 413, 415, ...access) },
-          querystring: z.object({ name: z.string().min(1).max(200).optional() }).strict(),
-          body: z.union([z.string(), exampleSourceSchema.pick({ examples: true, csv: true }).extend({ name: z.string().min(1).max(200) }).strict()]),
+          querystring: z.object({ name: wellFormedString().min(1).max(200).optional() }).strict(),
+          body: z.union([wellFormedString(), exampleSourceSchema.pick({ examples: true, csv: true }).extend({ name: wellFormedString().min(1).max(200) }).strict()]),
         },
       },
       async (request, reply) => {

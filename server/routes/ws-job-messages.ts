@@ -1,18 +1,21 @@
 import { type FastifyBaseLogger } from 'fastify';
 import { validationError } from '../../core/format-issues.js';
 import { type JobEvent } from '../../jobs/types.js';
-import { asCapserveError, isCapserveError } from '../../core/errors.js';
+import { asCapserveError, CapserveError, isCapserveError } from '../../core/errors.js';
 import { type ProcessFrontEnd } from '../../jobs/front-end.js';
 import { jobMessageSchema as jobMessage, processMessageSchema as processMessage } from './ws-messages.js';
+import { type JobOwners } from '../job-owners.js';
 import { type WsConnection, type WsMessageHandler } from './ws-route.js';
 
 
 /**
  * WebSocket messages for jobs: `process` (text through the job planner: inline results
  * stream like `classify`, queued jobs stream `queued`, `progress`, then `result` or `error`),
- * `subscribe` (stream an existing job's events) and `cancel`.
+ * `subscribe` (stream an existing job's events) and `cancel`. `subscribe` and `cancel` reach
+ * only jobs of the socket's owner (see `JobOwners`); any other id is JOB_NOT_FOUND, as if it
+ * did not exist, so ids cannot be probed either.
  */
-export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogger): WsMessageHandler {
+export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogger, owners: JobOwners): WsMessageHandler {
   return (message, socket) => {
     if (message.type !== 'process' && message.type !== 'subscribe' && message.type !== 'cancel') return false;
     void handle(message, socket).catch((error: unknown) => {
@@ -38,12 +41,14 @@ export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogg
         socket.send({ id: messageId, type: 'done', route: outcome.plan, timingMs: performance.now() - started });
         return;
       }
+      owners.record(outcome.job.id, socket.owner);
       socket.send({ id: messageId, type: 'queued', jobId: outcome.job.id, route: outcome.plan });
       await follow(messageId, outcome.job.id, socket);
       return;
     }
     const parsed = jobMessage.safeParse(message);
     if (!parsed.success) throw validationError('message', parsed.error.issues);
+    if (!owners.owns(parsed.data.jobId, socket.owner)) throw new CapserveError('JOB_NOT_FOUND', `no job "${parsed.data.jobId}"`);
     if (parsed.data.type === 'cancel') {
       const record = await frontEnd.cancel(parsed.data.jobId);
       socket.send({ id: parsed.data.id, type: 'cancelled', jobId: record.id });

@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import { type ClientOptions, WebSocket } from 'ws';
 
 /** A real WebSocket client that queues every message it receives, for tests to await in order. */
 export class TestWsClient {
@@ -19,8 +19,8 @@ export class TestWsClient {
     });
   }
 
-  static async connect(url: string): Promise<TestWsClient> {
-    const socket = new WebSocket(url);
+  static async connect(url: string, options?: ClientOptions): Promise<TestWsClient> {
+    const socket = new WebSocket(url, options);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
