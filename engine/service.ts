@@ -46,6 +46,12 @@ export interface ServiceOptions {
   readonly onReply?: (request: BatchRequest, reply: BatchReply, specs: ReadonlyMap<string, CapabilitySpec>) => void;
 }
 
+/** What a reload must keep or bring, besides not losing a capability that serves now. */
+export interface ReloadOptions {
+  /** Capabilities that must be available in the new configuration (e.g. one being registered, or those reading a version about to become default). */
+  readonly require?: readonly string[];
+}
+
 /** One line of `GET /capabilities`. */
 export interface CapabilityDescription {
   readonly name: string;
@@ -125,11 +131,12 @@ export class CapserveService {
    * go to the new batcher while batches already running finish on the old one, whose models
    * are released after it drains. Cached results are dropped (the capabilities may differ).
    */
-  async reload(pool: ModelPool, build: (pool: ModelPool) => Promise<BuiltCapabilities>): Promise<void> {
+  async reload(pool: ModelPool, build: (pool: ModelPool) => Promise<BuiltCapabilities>, options: ReloadOptions = {}): Promise<void> {
     if (this.#phase !== 'ready') throw new CapserveError(this.#phase === 'starting' ? 'NOT_READY' : 'SHUTTING_DOWN');
     let built: BuiltCapabilities;
     try {
       built = await this.#prepare(pool, build);
+      this.#checkNothingLost(built, options.require ?? []);
     } catch (error) {
       await pool.close();
       throw error;
@@ -142,6 +149,22 @@ export class CapserveService {
     this.#options.logger.info({ capabilities: built.registry.names() }, 'configuration reloaded');
     await oldBatcher?.close();
     await oldPool.close();
+  }
+
+  /**
+   * Under MODEL_LOAD_FAILURE=degrade a new configuration builds even when a model or a
+   * capability fails, so a reload checks what start-up does not: it may not make unavailable
+   * a capability that is not unavailable now (one already down at start may stay down, so a
+   * single broken model does not block every later reload), and the capabilities it must
+   * bring (`require`) must be available. Otherwise the running configuration stays.
+   */
+  #checkNothingLost(built: BuiltCapabilities, require: readonly string[]): void {
+    const before = this.#capabilities?.unavailable ?? new Map<string, string>();
+    const lost = [...built.unavailable].filter(([name]) => !before.has(name) || require.includes(name));
+    const missing = require.filter((name) => !built.registry.has(name) && !built.unavailable.has(name));
+    if (lost.length === 0 && missing.length === 0) return;
+    const reasons = [...lost.map(([name, reason]) => `capability "${name}" would be unavailable: ${reason}`), ...missing.map((name) => `capability "${name}" is not configured`)];
+    throw new CapserveError('CAPABILITY_UNAVAILABLE', reasons.join('; '), { details: { unavailable: [...lost.map(([name]) => name), ...missing] } });
   }
 
   async #prepare(pool: ModelPool, build: (pool: ModelPool) => Promise<BuiltCapabilities>): Promise<BuiltCapabilities> {

@@ -50,6 +50,26 @@ export interface JobsSettings {
   readonly maxBatchTexts: number;
   readonly maxTextsPerRequest: number;
   readonly device: DeviceRequest;
+  /** Jobs waiting or running before new ones get 429. @default 256 */
+  readonly maxQueuedJobs?: number;
+  /** Where uploads are spooled. @default `<os tmpdir>/capserve-spool` */
+  readonly spoolDir?: string;
+  /** Bytes the spool may hold. @default 1 GiB */
+  readonly maxSpoolBytes?: number;
+  /** Bytes of finished in-process results kept, oldest dropped first. @default 256 MiB */
+  readonly maxResultBytes?: number;
+  /** MAX_IMAGE_PIXELS. @default 40 000 000 */
+  readonly maxImagePixels?: number;
+  /** MAX_PDF_PAGES. @default 2000 */
+  readonly maxPdfPages?: number;
+  /** MAX_PDF_INFLATED_BYTES. @default 256 MiB */
+  readonly maxPdfInflatedBytes?: number;
+  /** MAX_JOB_SECONDS. @default 300 */
+  readonly maxJobSeconds?: number;
+  /** MEDIA_WORKERS. @default 3 */
+  readonly mediaWorkers?: number;
+  /** MEDIA_WORKER_HEAP_MB. @default 1024 */
+  readonly mediaWorkerHeapMb?: number;
 }
 
 export const priorities = ['high', 'normal', 'low'] as const;
@@ -117,8 +137,13 @@ export const jobPayloadSchema = z.object({
   capabilities: z.array(z.string()),
   options: z.record(z.string(), z.unknown()).default({}),
   text: z.string().optional(),
-  /** Base64 file contents; files are bounded by MAX_UPLOAD_BYTES. */
+  /**
+   * Base64 file contents, for jobs that travel through Redis to workers on other machines;
+   * files are bounded by MAX_UPLOAD_BYTES and jobs by MAX_QUEUED_JOBS.
+   */
   fileBase64: z.string().optional(),
+  /** The spooled file (in-process queues): read when the job runs, deleted when it ends. */
+  filePath: z.string().optional(),
   fileName: z.string().optional(),
 });
 export type JobPayload = z.infer<typeof jobPayloadSchema>;

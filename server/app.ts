@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransformObject, validatorCompiler } from 'fastify-type-provider-zod';
 import { serializerCompiler } from './openapi/document-only.js';
 import { finishDocument, openapiOptions } from './openapi/document.js';
@@ -9,9 +9,11 @@ import { openapiTransform } from './openapi/transform.js';
 import { wsMessagesJsonSchema, wsMessagesPath } from './routes/ws-messages.js';
 import { type ServerConfig } from './config.js';
 import { type ApiKeys } from './api-keys.js';
+import { AuthFailures } from './auth-failures.js';
+import { registerAuth } from './authenticate.js';
+import { registerOriginCheck } from './origin-check.js';
 import { type Scheduler } from '../core/time.js';
-import { CapserveError } from '../core/errors.js';
-import { registryErrorOf, setErrorHeaders } from './fastify-errors.js';
+import { answerErrors, capserveErrorShape } from './fastify-errors.js';
 import { classifyRoute } from './routes/classify-route.js';
 import { openaiProtocol } from './protocols/openai/plugin.js';
 import { kserveProtocol } from './protocols/kserve/plugin.js';
@@ -23,28 +25,37 @@ import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { infoRoutes } from './routes/info-routes.js';
 import { modelRoutes } from './routes/model-routes.js';
+import { type AdoptVersion } from './adopt-version.js';
 import { processRoutes } from './routes/process-routes.js';
 import { reviewRoutes } from './routes/review-routes.js';
 import { trainingRoutes, type TrainingRoutesOptions } from './routes/training-routes.js';
 import { type ReviewQueue } from '../review/review-queue.js';
 import { type Store } from '../store/types.js';
 import { wsJobMessages } from './routes/ws-job-messages.js';
+import { JobOwners } from './job-owners.js';
 import { registerWsRoute } from './routes/ws-route.js';
 import { type CapserveService } from '../engine/service.js';
 
 export interface AppOptions {
   readonly service: CapserveService;
   readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes' | 'requestTimeoutMs'> &
-    Partial<Pick<ServerConfig, 'wsMaxMessagesPerSecond' | 'teiEmbeddingCapability' | 'teiClassifierCapability' | 'maxQueuedTexts' | 'maxBatchTexts' | 'maxBatchTokens' | 'refusalDelayMs'>>;
+    Partial<Pick<ServerConfig, 'wsMaxMessagesPerSecond' | 'wsMaxBufferedBytes' | 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'teiEmbeddingCapability' | 'teiClassifierCapability' | 'maxQueuedTexts' | 'maxBatchTexts' | 'maxBatchTokens' | 'refusalDelayMs'>>;
   readonly logger: FastifyBaseLogger;
   /** The `/process` and `/jobs` front-end; without it those routes are absent. */
   readonly frontEnd?: ProcessFrontEnd;
-  /** Bearer authentication; absent or without keys, every route is open. */
-  readonly auth?: { readonly keys: ApiKeys; readonly exemptPaths: readonly string[] };
+  /**
+   * Bearer authentication with roles; absent or without keys, every route is open. Failed
+   * authentications are limited per address (`failureLimit` a minute, 0 none). @default failureLimit 20
+   */
+  readonly auth?: { readonly keys: ApiKeys; readonly exemptPaths: readonly string[]; readonly failureLimit?: number };
+  /** Browser origins allowed to change state and open the WebSocket (CORS_ORIGINS). @default [] */
+  readonly corsOrigins?: readonly string[];
   /** Per-client request limits; absent or max 0, none. */
   readonly rateLimit?: RateLimitOptions;
   /** The model repository behind `/models`; absent, those routes are too. */
   readonly repository?: ModelRepository;
+  /** Behind `POST /models/:name/default` when the running configuration may read the model; absent, the route only checks the version's files before moving the default. */
+  readonly adoptVersion?: AdoptVersion;
   /** Behind `POST /admin/reload`; absent, the route is too. */
   readonly reload?: () => Promise<{ capabilities: string[] }>;
   /** The store behind data sets, model jobs, reviews and the audit log; absent, those routes are too. */
@@ -63,6 +74,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
+    // Slow clients (headers or body trickled in) are cut off instead of holding a connection:
+    // node checks both limits every connectionsCheckingInterval, so that is kept short.
+    ...(config.httpRequestTimeoutMs === undefined ? {} : { requestTimeout: config.httpRequestTimeoutMs }),
+    ...(config.httpHeadersTimeoutMs === undefined
+      ? {}
+      : {
+          http: {
+            headersTimeout: Math.min(config.httpHeadersTimeoutMs, config.httpRequestTimeoutMs ?? Number.POSITIVE_INFINITY),
+            connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
+          },
+        }),
     requestIdHeader: 'x-request-id',
     // Per-request lines at info would dominate the log at batch-server rates; see the onResponse hook.
     logController: new LogController({ disableRequestLogging: true }),
@@ -83,29 +105,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   app.get(wsMessagesPath, { schema: { hide: true } }, async () => wsMessagesJsonSchema());
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const mapped = registryErrorOf(error);
-    if (mapped !== undefined) {
-      if (mapped.statusCode >= 500) request.log.error({ err: mapped, code: mapped.code }, mapped.message);
-      setErrorHeaders(reply, mapped);
-      return reply.code(mapped.statusCode).send(mapped.toBody());
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    return reply.code(500).send(new CapserveError('INTERNAL_ERROR').toBody());
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(new CapserveError('NOT_FOUND', `no route ${request.method} ${request.url}`).toBody()),
-  );
+  answerErrors(app, capserveErrorShape, { notFound: true });
   // Before the auth hook: @fastify/websocket's own hooks mark upgrade requests so that a refused
   // upgrade's socket is destroyed after its error response.
   await app.register(websocket, { options: { maxPayload: config.bodyLimitBytes } });
+  // Origins before keys: a preflight carries no key, and a refused page should not count as a failed authentication.
+  registerOriginCheck(app, options.corsOrigins ?? []);
   const auth = options.auth;
-  if (auth !== undefined && auth.keys.enabled) {
-    const exempt = new Set(auth.exemptPaths);
-    // onRequest runs before the body is read and before a WebSocket upgrade: no key, no work.
-    app.addHook('onRequest', async (request) => {
-      if (!exempt.has(request.url.split('?')[0] ?? '')) auth.keys.check(request.headers.authorization);
-    });
+  if (auth !== undefined) {
+    registerAuth(app, { keys: auth.keys, exemptPaths: auth.exemptPaths, failures: new AuthFailures(auth.failureLimit ?? 20) });
   }
   paceRefusals(app, config.refusalDelayMs ?? 0, options.time);
   if (options.rateLimit !== undefined) await registerRateLimit(app, options.rateLimit);
@@ -135,22 +143,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }),
   );
   const { repository, store } = options;
-  if (repository !== undefined) await app.register(modelRoutes(repository, store));
+  if (repository !== undefined) await app.register(modelRoutes(repository, store, options.adoptVersion));
   if (options.training !== undefined && store !== undefined && repository !== undefined) {
     await app.register(trainingRoutes({ ...options.training, store, repository, service }));
   }
   if (options.reviews !== undefined && store !== undefined) await app.register(reviewRoutes(options.reviews, store));
   if (options.reload !== undefined) await app.register(adminRoutes(options.reload));
   const frontEnd = options.frontEnd;
+  // Who created each job, so WebSocket subscribe/cancel reach only one's own.
+  const jobOwners = new JobOwners();
   if (frontEnd !== undefined) {
     // One file per job, bounded by MAX_UPLOAD_BYTES; its type is sniffed from its bytes later.
     await app.register(multipart, {
       limits: { fileSize: config.maxUploadBytes, files: 1, fields: 16, parts: 17, fieldSize: config.bodyLimitBytes },
       throwFileSizeLimit: true,
     });
-    await app.register(processRoutes(frontEnd));
+    await app.register(processRoutes(frontEnd, jobOwners));
   }
-  const extra = frontEnd === undefined ? [] : [wsJobMessages(frontEnd, logger)];
+  const extra = frontEnd === undefined ? [] : [wsJobMessages(frontEnd, logger, jobOwners)];
   await app.register(async (scoped) => registerWsRoute(scoped, service, config, extra));
   return app;
 }

@@ -10,6 +10,8 @@ import { createJobs } from '../jobs/create-jobs.js';
 import { type CapabilitySources, createService, loadConfiguredCapabilities, loadersFor, reloadCapabilities } from './create-service.js';
 import { type LifecycleMetrics, registerLifecycleMetrics } from './lifecycle-metrics.js';
 import { createModelJobs } from './model-lifecycle.js';
+import { versionAdopter } from './adopt-version.js';
+import { pinVersion } from '../capabilities/pin-version.js';
 import { type CapserveService } from '../engine/service.js';
 import { watchFile } from './watch-file.js';
 
@@ -51,23 +53,35 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
   });
   const service = createService(config, capabilities, logger, loadersFor(config), sources, (request, reply, specs) => reviews.offer(request, reply, specs));
   metrics = registerLifecycleMetrics(service.metrics.registry);
-  // One reload at a time, whoever asks (the admin route, a registration, the file watch).
+  // One reload or version adoption at a time, whoever asks (the admin route, the file watch, a
+  // registration, a new default), so none sees another's half-made change.
   let reloading: Promise<unknown> = Promise.resolve();
-  const reload = (): Promise<{ capabilities: string[] }> => {
-    const next = reloading.then(() => reloadCapabilities(service, config, sources));
+  const exclusively = <T>(task: () => Promise<T>): Promise<T> => {
+    const next = reloading.then(task);
     reloading = next.catch(() => undefined);
     return next;
   };
-  const modelJobs = createModelJobs(service, store, repository, reload, config, logger, (job) => metrics?.jobFinished(job));
-  const jobs = createJobs(service, service.metrics.registry, config, logger);
+  const reload = (): Promise<{ capabilities: string[] }> => exclusively(() => reloadCapabilities(service, config, sources));
+  const adoptVersion = versionAdopter({
+    repository,
+    store,
+    exclusively,
+    reload: (change) => reloadCapabilities(service, config, sources, loadersFor(config), change),
+    readers: async (pin) => pinVersion(await loadConfiguredCapabilities(config, sources, () => {}), pin).readers,
+  });
+  const modelJobs = createModelJobs(service, store, repository, adoptVersion, config, logger, (job) => metrics?.jobFinished(job));
+  // Without Redis the store is the record of /process jobs, so a restart keeps them.
+  const jobs = createJobs(service, service.metrics.registry, config, logger, { journal: store, leaseMs: config.jobLeaseMs });
   const app = await buildApp({
     service,
     config,
     logger,
     frontEnd: jobs.frontEnd,
-    auth: { keys: config.apiKeys, exemptPaths: config.authExemptPaths },
+    auth: { keys: config.apiKeys, exemptPaths: config.authExemptPaths, failureLimit: config.authFailureLimit },
+    corsOrigins: config.corsOrigins,
     rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, exemptPaths: config.authExemptPaths },
     repository,
+    adoptVersion,
     reload,
     store,
     training: { jobs: modelJobs, maxExamples: config.maxTrainingExamples },
@@ -98,6 +112,11 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
     },
     async stop(graceMs) {
       stopWatching();
+      // At the end of the grace every connection still open is closed, so a slow client (headers
+      // or a body trickled in, below HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS) cannot
+      // hold the process past it.
+      const cutOff = setTimeout(() => app.server.closeAllConnections(), graceMs);
+      cutOff.unref();
       const closing = app.close();
       // Jobs first: their text runs through the batcher, which must still be up to finish them.
       await Promise.all([jobs.close(graceMs), modelJobs.close(graceMs)]);
@@ -108,6 +127,7 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
       // keep-alive timeout (72 s) ran out.
       app.server.closeIdleConnections();
       await closing;
+      clearTimeout(cutOff);
       await store.close();
     },
   };

@@ -7,10 +7,12 @@ import { ModelPool } from '../models/pool.js';
 import { type BackendKind, type BackendLoader } from '../models/types.js';
 import { loadCapabilitiesConfig } from '../capabilities/load-config.js';
 import { withRegistered } from '../capabilities/registered-capabilities.js';
+import { pinVersion, type VersionPin } from '../capabilities/pin-version.js';
 import { type ModelRepository } from '../models/repository/model-repository.js';
 import { type RegisteredCapability } from '../capabilities/registered-capabilities.js';
 import { type ServerConfig } from './config.js';
 import { CapserveError, isCapserveError, messageOf } from '../core/errors.js';
+import { redactPaths } from '../core/redact-paths.js';
 import { CapserveService, type ServiceOptions } from '../engine/service.js';
 
 type Loaders = Readonly<Record<BackendKind, BackendLoader>>;
@@ -52,7 +54,7 @@ export function createService(
 ): CapserveService {
   return new CapserveService({
     pool: createPool(config, capabilities, loaders),
-    build: (loaded) => buildCapabilities(capabilities, loaded, config.capabilitiesConfig, sources.repository),
+    build: (loaded) => buildCapabilities(capabilities, loaded, config.capabilitiesConfig, sources.repository, config.modelLoadFailure),
     ...(onReply === undefined ? {} : { onReply }),
     batcher: {
       windowMs: config.batchWindowMs,
@@ -71,28 +73,49 @@ export function createService(
   });
 }
 
+/** What a reload checks besides the file as it is: a version about to become default, capabilities it must bring. */
+export interface ReloadChange {
+  /** Load this version where the configuration reads the model's default, and require every capability that reads it. */
+  readonly pin?: VersionPin;
+  /** Capabilities that must be available afterwards (e.g. one being registered). */
+  readonly require?: readonly string[];
+}
+
 /**
  * `POST /admin/reload`: reads CAPABILITIES_CONFIG again and swaps it in (see
- * {@link CapserveService.reload}). A bad file or a model that fails to load is RELOAD_REJECTED
- * with the reason, and the running configuration stays.
+ * {@link CapserveService.reload}). A bad file, a model that fails to load, or a capability
+ * that would become unavailable is RELOAD_REJECTED with the reason, and the running
+ * configuration stays.
  */
 export async function reloadCapabilities(
   service: CapserveService,
   config: ServerConfig,
   sources: CapabilitySources = {},
   loaders: Loaders = loadersFor(config),
+  change: ReloadChange = {},
 ): Promise<{ capabilities: string[] }> {
   let capabilities: CapabilitiesConfig;
+  let require = change.require ?? [];
   try {
     capabilities = await loadConfiguredCapabilities(config, sources, (message) => service.logger.warn(message));
+    if (change.pin !== undefined) {
+      const pinned = pinVersion(capabilities, change.pin);
+      capabilities = pinned.config;
+      require = [...require, ...pinned.readers];
+    }
   } catch (error) {
-    throw new CapserveError('RELOAD_REJECTED', `the new configuration is invalid; the running one stays: ${messageOf(error)}`);
+    throw new CapserveError('RELOAD_REJECTED', `the new configuration is invalid; the running one stays: ${redactPaths(messageOf(error))}`);
   }
   try {
-    await service.reload(createPool(config, capabilities, loaders), (loaded) => buildCapabilities(capabilities, loaded, config.capabilitiesConfig, sources.repository));
+    await service.reload(
+      createPool(config, capabilities, loaders),
+      (loaded) => buildCapabilities(capabilities, loaded, config.capabilitiesConfig, sources.repository, config.modelLoadFailure),
+      { require },
+    );
   } catch (error) {
     if (isCapserveError(error) && (error.code === 'SHUTTING_DOWN' || error.code === 'NOT_READY')) throw error;
-    throw new CapserveError('RELOAD_REJECTED', `the new configuration did not load; the running one stays: ${messageOf(error)}`);
+    // The answer goes to the client: model paths relative to the project, nothing outside it.
+    throw new CapserveError('RELOAD_REJECTED', `the new configuration did not load; the running one stays: ${redactPaths(messageOf(error))}`);
   }
   return { capabilities: service.capabilityNames() };
 }

@@ -1,4 +1,5 @@
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import { deviceRequests } from '../models/devices/device.js';
 import { ApiKeys, parseApiKeys } from './api-keys.js';
@@ -19,7 +20,21 @@ const listening = {
     description: 'pino level.',
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }),
-  shutdownGraceMs: setting({ env: 'SHUTDOWN_GRACE_MS', description: 'How long shutdown waits for in-flight batches.', schema: int(10_000, 0) }),
+  shutdownGraceMs: setting({
+    env: 'SHUTDOWN_GRACE_MS',
+    description: 'How long shutdown waits for in-flight batches and jobs; at its end every connection still open (a slow client included) is closed.',
+    schema: int(10_000, 0),
+  }),
+  httpHeadersTimeoutMs: setting({
+    env: 'HTTP_HEADERS_TIMEOUT_MS',
+    description: "How long a client may take to send a request's headers before its connection is closed (node's `headersTimeout`; stops slow-header clients). Checked about once a second.",
+    schema: int(10_000, 1000, 600_000),
+  }),
+  httpRequestTimeoutMs: setting({
+    env: 'HTTP_REQUEST_TIMEOUT_MS',
+    description: "How long a client may take to send a whole request, body included, before it gets 408 and its connection is closed (node's `requestTimeout`; stops slow-body clients). At least HTTP_HEADERS_TIMEOUT_MS; leave room for MAX_UPLOAD_BYTES over the slowest link you serve.",
+    schema: int(120_000, 1000, 3_600_000),
+  }),
 };
 
 const models = {
@@ -49,7 +64,7 @@ const models = {
   device: setting({
     env: 'DEVICE',
     description:
-      'Where the onnx and transformers models and OCR run unless a model names its own `device`: "cpu"; "webgpu" (onnxruntime\'s WebGPU provider over Vulkan: an NVIDIA driver, or Mesa lavapipe in software); "cuda" (needs the CUDA build, see Dockerfile.cuda); "auto" (cuda, else webgpu on a hardware adapter, else cpu). An explicit device that cannot start fails start-up with DEVICE_UNAVAILABLE.',
+      'Where the onnx and transformers models and OCR run unless a model names its own `device`: "cpu"; "webgpu" (onnxruntime\'s WebGPU provider over Vulkan: an NVIDIA driver, or Mesa lavapipe in software); "cuda" (needs the CUDA build, see Dockerfile.cuda); "auto" (cuda, else webgpu on a hardware adapter, else cpu). An explicit device that cannot start is DEVICE_UNAVAILABLE: its models\' capabilities are unavailable, or start-up fails under MODEL_LOAD_FAILURE=fail.',
     schema: z.enum(deviceRequests).default('cpu'),
   }),
   allowRemoteModels: setting({ env: 'ALLOW_REMOTE_MODELS', description: 'Let transformers.js download hub models.', schema: flag('0') }),
@@ -65,8 +80,9 @@ const models = {
   }),
   modelLoadFailure: setting({
     env: 'MODEL_LOAD_FAILURE',
-    description: '"fail" stops start-up when a model fails to load; "degrade" serves without its capabilities.',
-    schema: z.enum(['fail', 'degrade']).default('fail'),
+    description:
+      '"degrade" starts anyway when a model, a repository version or a capability fails to load or build: those capabilities (and the ones that read them) are unavailable with the reason in `GET /capabilities` and answer CAPABILITY_UNAVAILABLE, the others serve; "fail" stops start-up instead. A reload never makes a serving capability unavailable, under either.',
+    schema: z.enum(['fail', 'degrade']).default('degrade'),
   }),
   measureCostCurve: setting({
     env: 'MEASURE_COST_CURVE',
@@ -155,7 +171,8 @@ const access = {
   /** Digests of API_KEYS; the keys themselves are not kept. */
   apiKeys: setting({
     env: 'API_KEYS',
-    description: 'Bearer API keys, comma-separated or `file:<path>` (one per line); unset: no authentication.',
+    description:
+      'Bearer API keys, comma-separated or `file:<path>` (one per line); each `label:role:key` (role `read` or `admin`; the label is the rate-limit identity and the audit actor) or a bare key (admin, labelled `key-<n>`). Unset: no authentication.',
     schema: z.string().optional(),
     resolve: (value) => new ApiKeys(parseApiKeys(value)),
   }),
@@ -165,9 +182,26 @@ const access = {
     schema: z.string().default('/health,/health/ready,/metrics'),
     resolve: (value): readonly string[] => value.split(',').map((p) => p.trim()).filter(Boolean),
   }),
+  allowUnauthenticated: setting({
+    env: 'ALLOW_UNAUTHENTICATED',
+    description: 'Start on a HOST that is not loopback without API_KEYS (every route, admin ones included, open to the network); otherwise such a start is refused.',
+    schema: flag('0'),
+  }),
+  authFailureLimit: setting({
+    env: 'AUTH_FAILURE_LIMIT',
+    description: 'Failed authentications (missing or wrong key) per client address per minute; past it every request from the address gets 429 RATE_LIMITED until the minute ends. 0 turns it off.',
+    schema: int(20, 0, 1_000_000),
+  }),
+  corsOrigins: setting({
+    env: 'CORS_ORIGINS',
+    description:
+      'Browser origins (`https://app.example`, comma-separated) allowed to call the API: they get CORS headers. A browser request from any other origin may not POST, PUT, PATCH, DELETE or open the WebSocket (403 ORIGIN_FORBIDDEN). Requests without an Origin header are not affected.',
+    schema: z.string().default(''),
+    resolve: (value): readonly string[] => value.split(',').map((o) => o.trim()).filter(Boolean),
+  }),
   rateLimitMax: setting({
     env: 'RATE_LIMIT_MAX',
-    description: 'Requests per RATE_LIMIT_WINDOW_MS per client (API key, else IP); 0 turns rate limiting off.',
+    description: 'Requests per RATE_LIMIT_WINDOW_MS per client (the label of its verified API key, else its address; an unverified key never counts); 0 turns rate limiting off.',
     schema: int(0, 0, 10_000_000),
   }),
   rateLimitWindowMs: setting({ env: 'RATE_LIMIT_WINDOW_MS', description: 'The rate-limit window.', schema: int(60_000, 1000, 86_400_000) }),
@@ -175,6 +209,12 @@ const access = {
     env: 'WS_MAX_MESSAGES_PER_SECOND',
     description: 'Messages one WebSocket may send per second; past it each message gets a RATE_LIMITED error (socket kept).',
     schema: int(200, 1, 1_000_000),
+  }),
+  wsMaxBufferedBytes: setting({
+    env: 'WS_MAX_BUFFERED_BYTES',
+    description:
+      'Bytes the server may hold unsent for one WebSocket (its `bufferedAmount`: a client that does not read); past it the socket is closed with code 1008 and a reason, its requests are cancelled, and other sockets are not affected.',
+    schema: int(16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   }),
 };
 
@@ -203,6 +243,67 @@ const queues = {
   jobAttempts: setting({ env: 'JOB_ATTEMPTS', description: 'Tries per job, the first included.', schema: int(3, 1, 100) }),
   jobBackoffMs: setting({ env: 'JOB_BACKOFF_MS', description: 'First retry delay; doubles each retry.', schema: int(500, 0) }),
   jobResultTtlMs: setting({ env: 'JOB_RESULT_TTL_MS', description: 'How long finished jobs and their results are kept.', schema: int(3_600_000, 1000) }),
+  jobLeaseMs: setting({
+    env: 'JOB_LEASE_MS',
+    description:
+      "Without REDIS_URL: how long a process's claim on its unfinished jobs in the store lasts unrenewed; after a crash, the jobs are run again once it lapses.",
+    schema: int(30_000, 1000, 3_600_000),
+  }),
+  maxQueuedJobs: setting({
+    env: 'MAX_QUEUED_JOBS',
+    description: '`/process` jobs waiting or running on the queues (all of them together) before a new queued job gets 429 OVERLOADED with a Retry-After; an upload is refused before its body is read.',
+    schema: int(256, 1, 1_000_000),
+  }),
+  spoolDir: setting({
+    env: 'SPOOL_DIR',
+    description:
+      'Where `/process` uploads are streamed to disk (one file per job, deleted when the job ends: completed, failed, cancelled or shut down). Files of a process that died are removed when the next one starts.',
+    schema: z.string().min(1).optional(),
+    defaultText: '`<os tmpdir>/capserve-spool`',
+    resolve: (value) => path.resolve(value ?? path.join(tmpdir(), 'capserve-spool')),
+  }),
+  maxSpoolBytes: setting({
+    env: 'MAX_SPOOL_BYTES',
+    description:
+      'Bytes of uploads the spool may hold at once (uploads being received and files of unfinished jobs); an upload that would pass it gets 429 OVERLOADED with a Retry-After, before its body is read when its Content-Length says so.',
+    schema: int(1024 * 1024 * 1024, 1024, 1024 * 1024 * 1024 * 1024),
+  }),
+  maxResultBytes: setting({
+    env: 'MAX_RESULT_BYTES',
+    description:
+      'Bytes (as JSON) of finished in-process job results kept in memory, all jobs together; past it the oldest results are dropped first, and their jobs read `completed` with a RESULT_EVICTED error instead of the result. With REDIS_URL, results live in Redis for JOB_RESULT_TTL_MS.',
+    schema: int(256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+  }),
+  maxImagePixels: setting({
+    env: 'MAX_IMAGE_PIXELS',
+    description: 'Largest image (width × height, read from its header before any decoding) a `/process` job takes; larger ones get 413 MEDIA_TOO_LARGE.',
+    schema: int(40_000_000, 1, 1_000_000_000),
+  }),
+  maxPdfPages: setting({
+    env: 'MAX_PDF_PAGES',
+    description: 'Most pages of a PDF a `/process` job takes; more get 413 MEDIA_TOO_LARGE.',
+    schema: int(2000, 1, 1_000_000),
+  }),
+  maxPdfInflatedBytes: setting({
+    env: 'MAX_PDF_INFLATED_BYTES',
+    description: "Most bytes a PDF's compressed streams may inflate to, counted in the media worker before pdf.js reads them; past it the PDF gets MEDIA_TOO_LARGE.",
+    schema: int(256 * 1024 * 1024, 1024, 16 * 1024 * 1024 * 1024),
+  }),
+  maxJobSeconds: setting({
+    env: 'MAX_JOB_SECONDS',
+    description: 'A queued job that runs longer fails with JOB_TIMEOUT (not retried); its media worker thread is stopped and replaced.',
+    schema: int(300, 1, 86_400),
+  }),
+  mediaWorkers: setting({
+    env: 'MEDIA_WORKERS',
+    description: 'Worker threads for PDF text, image decoding and OCR (off the serving thread); work beyond them waits its turn.',
+    schema: int(3, 1, 64),
+  }),
+  mediaWorkerHeapMb: setting({
+    env: 'MEDIA_WORKER_HEAP_MB',
+    description: "Each media worker thread's JavaScript heap limit (`resourceLimits.maxOldGenerationSizeMb`); a worker that reaches it is replaced and its work fails with MEDIA_TOO_LARGE.",
+    schema: int(1024, 64, 65_536),
+  }),
   workerId: setting({
     env: 'WORKER_ID',
     description: "This process's id in worker routing.",
@@ -243,6 +344,17 @@ const training = {
     env: 'MAX_TRAINING_EXAMPLES',
     description: 'Examples one train, evaluate or predict request may carry.',
     schema: int(50_000, 2, 10_000_000),
+  }),
+  maxTrainingSeconds: setting({
+    env: 'MAX_TRAINING_SECONDS',
+    description:
+      "How long a train, evaluate or predict job may compute in its training thread (TF-IDF, fitting, scoring; not the embedding features the batcher computes for it); past it the thread is stopped and the job fails with TRAINING_LIMIT_EXCEEDED.",
+    schema: int(600, 1, 86_400),
+  }),
+  maxTrainingMemoryMb: setting({
+    env: 'MAX_TRAINING_MEMORY_MB',
+    description: "Each model job's training thread's JavaScript heap limit (`resourceLimits.maxOldGenerationSizeMb`); a job that reaches it fails with TRAINING_LIMIT_EXCEEDED.",
+    schema: int(1024, 64, 65_536),
   }),
   reviewTimeoutMs: setting({
     env: 'REVIEW_TIMEOUT_MS',

@@ -146,8 +146,8 @@ t.test(`${cases.length} malformed V2 requests each get the V2 error shape, the r
 
 t.test('global hooks and the batcher answer in the V2 shape: 401, 429 with Retry-After, 500', async (t) => {
   const shout = recordingCapability('shout', [], { fail: (texts) => texts.includes('boom') });
-  const server = await startTestServer(t, [shout], { apiKeys: ['secret'], rateLimit: { max: 3, windowMs: 60_000 }, maxQueuedTexts: 2 });
-  const post = (body: unknown, headers: Record<string, string> = { authorization: 'Bearer secret' }) =>
+  const server = await startTestServer(t, [shout], { apiKeys: ['secret-key-for-v2-tests'], rateLimit: { max: 3, windowMs: 60_000 }, maxQueuedTexts: 2 });
+  const post = (body: unknown, headers: Record<string, string> = { authorization: 'Bearer secret-key-for-v2-tests' }) =>
     fetch(`${server.url}/v2/models/shout/infer`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
   const anonymous = await post(text(['hi']), {});
