@@ -4,8 +4,11 @@
  * deadlines, malformed bodies and injected capability faults. Prints requests sent, answered,
  * abandoned by the client on purpose, and lost (sent, not abandoned, never answered: must be 0),
  * with the server's RSS at start and end. Exits 1 if anything was lost or the server died.
+ * Hostile clients (--hostile, default 2) mix in the cases of issue 13 (scripts/soak-hostile.ts):
+ * a 16000×16000 PNG, a PDF flate bomb, an uploaded text file followed to its end, and
+ * connections that send half their headers and stall.
  *
- *   npm run soak -- [--seconds 60] [--http 16] [--ws 4]
+ *   npm run soak -- [--seconds 60] [--http 16] [--ws 4] [--hostile 2]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,8 +18,14 @@ import { projectRoot } from '../core/project-root.js';
 import { startBenchServer } from './bench/bench-server.js';
 import { seededRandom } from '../capabilities/math/seeded-random.js';
 import { rssMiB } from './bench/proc-stats.js';
+import { type HostileFiles, hostileFiles, hostileKinds, hostileTry } from './soak-hostile.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, http: { type: 'string', default: '16' }, ws: { type: 'string', default: '4' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '60' }, http: { type: 'string', default: '16' }, ws: { type: 'string', default: '4' }, hostile: { type: 'string', default: '2' } },
+});
+/** The soak server's header timeout and PDF inflation cap, small so that hostile tries finish quickly. */
+const HEADERS_TIMEOUT_MS = 2000;
+const INFLATED_CAP_BYTES = 16 * 2 ** 20;
 const seconds = Number(values.seconds);
 const random = seededRandom(42);
 const counts = { sent: 0, answered: 0, abandoned: 0, lost: 0, byStatus: new Map<string, number>() };
@@ -97,6 +106,17 @@ async function wsClient(url: string, until: number): Promise<void> {
   }
 }
 
+async function hostileClient(url: string, until: number, files: HostileFiles): Promise<void> {
+  while (Date.now() < until) {
+    const kind = hostileKinds[Math.floor(random() * hostileKinds.length)] ?? 'text-upload';
+    counts.sent += 1;
+    const outcome = await hostileTry(url, kind, files, HEADERS_TIMEOUT_MS + 3000).catch((error: unknown) => ({ kind, answered: false, status: `error: ${(error as Error).message}` }));
+    if (outcome.answered) counts.answered += 1;
+    else counts.lost += 1;
+    note(`${outcome.kind} ${outcome.status}`);
+  }
+}
+
 async function main(): Promise<void> {
   const dir = path.join(projectRoot(), 'bench', 'out');
   await mkdir(dir, { recursive: true });
@@ -112,13 +132,21 @@ async function main(): Promise<void> {
       ],
     }),
   );
-  const server = await startBenchServer('server/main.ts', { CAPABILITIES_CONFIG: config, CAPABILITY_TIMEOUT_MS: '500' });
+  const files = await hostileFiles(4 * INFLATED_CAP_BYTES);
+  const server = await startBenchServer('server/main.ts', {
+    CAPABILITIES_CONFIG: config,
+    CAPABILITY_TIMEOUT_MS: '500',
+    HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+    MAX_PDF_INFLATED_BYTES: String(INFLATED_CAP_BYTES),
+    SPOOL_DIR: path.join(dir, 'soak-spool'),
+  });
   const rssStart = rssMiB(server.pid);
   const until = Date.now() + seconds * 1000;
   try {
     await Promise.all([
       ...Array.from({ length: Number(values.http) }, () => httpClient(server.url, until)),
       ...Array.from({ length: Number(values.ws) }, () => wsClient(server.url, until)),
+      ...Array.from({ length: Number(values.hostile) }, () => hostileClient(server.url, until, files)),
     ]);
     const rssEnd = rssMiB(server.pid);
     const healthy = (await fetch(`${server.url}/health/ready`)).ok;

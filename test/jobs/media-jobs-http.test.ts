@@ -4,7 +4,7 @@ import { finishedJob } from '../helpers/job-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { makePdf } from './media/fixtures/make-media.js';
-import { makeFlatePdf, pngHeader } from './media/fixtures/make-pdf-bomb.js';
+import { makeFlatePdf, pngHeader } from '../../scripts/fixtures/hostile-media.js';
 
 const MiB = 2 ** 20;
 

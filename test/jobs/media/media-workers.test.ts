@@ -1,7 +1,7 @@
 import t from 'tap';
 import { MediaWorkers } from '../../../jobs/media/media-workers.js';
 import { makePdf } from './fixtures/make-media.js';
-import { makeFlatePdf, pngHeader } from './fixtures/make-pdf-bomb.js';
+import { makeFlatePdf, pngHeader } from '../../../scripts/fixtures/hostile-media.js';
 
 const MiB = 2 ** 20;
 const pages = Array.from({ length: 40 }, (_, i) => `Page ${i + 1} of the long report`);

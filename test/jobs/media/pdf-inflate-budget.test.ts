@@ -2,7 +2,7 @@ import t from 'tap';
 import { checkPdfInflatedBytes } from '../../../jobs/media/pdf-inflate-budget.js';
 import { pdfInfo, pdfText } from '../../../jobs/media/pdf.js';
 import { makePdf } from './fixtures/make-media.js';
-import { makeFlatePdf } from './fixtures/make-pdf-bomb.js';
+import { makeFlatePdf } from '../../../scripts/fixtures/hostile-media.js';
 
 const MiB = 2 ** 20;
 
