@@ -6,6 +6,7 @@ import { alertRulesCapability } from './builtin/alert-rules.js';
 import { type BuildDeps } from './builtin/build-deps.js';
 import { catalogueRecommendationsCapability } from './builtin/catalogue-recommendations.js';
 import { embeddingClassifierCapability } from './builtin/embedding-classifier.js';
+import { entitiesCapability } from './builtin/entities.js';
 import { faultInjectionCapability } from './builtin/fault-injection.js';
 import { languageIdCapability } from './builtin/language-id.js';
 import { textStatsCapability } from './builtin/text-stats.js';
@@ -104,6 +105,8 @@ async function buildOne(spec: CapabilitySpec, deps: BuildDeps): Promise<Capabili
       return languageIdCapability(spec);
     case 'text-stats':
       return textStatsCapability(spec);
+    case 'entities':
+      return entitiesCapability(spec);
     case 'fault-injection':
       return faultInjectionCapability(spec);
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { modelSpecSchema } from '../models/types.js';
+import { entityTypes } from './builtin/entity-rules.js';
 import { reviewRuleSchema } from './review-rule.js';
 
 const name = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'capability names are lower-case letters, digits, "_" and "-"');
@@ -123,20 +124,39 @@ const catalogueRecommendations = z
   })
   .strict();
 
-/** Language identification with franc-min (ISO 639-3 codes). */
+/** Language identification with eld (ISO 639-3 codes; see docs/models.md). */
 const languageId = z
   .object({
     ...base,
     kind: z.literal('language-id'),
     params: z
       .object({
-        /** Shorter texts are "und" (undetermined). @default 10 */
+        /** Texts with fewer letters and digits are "und" (undetermined). @default 10 */
         minLength: z.number().int().min(1).default(10),
+        /** Answers whose lead over the runner-up (0 to 1) is smaller are "und". @default 0 */
+        minConfidence: z.number().min(0).max(1).default(0),
         /** Restrict the answer to these ISO 639-3 codes. @default all */
         only: z.array(z.string().length(3)).optional(),
       })
       .strict()
-      .default({ minLength: 10 }),
+      .default({ minLength: 10, minConfidence: 0 }),
+  })
+  .strict();
+
+/** Rule-based spans: emails, URLs, phones, dates and times, money, percentages, hashtags, mentions. */
+const entities = z
+  .object({
+    ...base,
+    kind: z.literal('entities'),
+    params: z
+      .object({
+        /** The span types to look for. @default every type */
+        types: z.array(z.enum(entityTypes)).min(1).default([...entityTypes]),
+        /** Spans returned per text at most; the first ones are kept and `truncated` is set. @default 500 */
+        maxEntities: z.number().int().min(1).max(10_000).default(500),
+      })
+      .strict()
+      .default({ types: [...entityTypes], maxEntities: 500 }),
   })
   .strict();
 
@@ -171,6 +191,7 @@ export const capabilitySpecSchema = z.discriminatedUnion('kind', [
   catalogueRecommendations,
   languageId,
   textStats,
+  entities,
   faultInjection,
 ]);
 export type CapabilitySpec = z.infer<typeof capabilitySpecSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { entityTypes } from './builtin/entity-rules.js';
 import { type CapabilityKind } from './config-schema.js';
 
 /**
@@ -53,6 +54,25 @@ export const textStatsResultSchema = z
   .object({ characters: z.number().int(), words: z.number().int(), estimatedTokens: z.number().int() })
   .meta({ id: 'TextStatsResult', description: 'Length facts about the text.' });
 
+export const entitiesResultSchema = z
+  .object({
+    entities: z.array(
+      z.object({
+        type: z.enum(entityTypes),
+        text: z.string(),
+        start: z.number().int(),
+        end: z.number().int(),
+        value: z.union([z.string(), z.number(), z.object({ amount: z.number(), currency: z.string() })]).optional(),
+      }),
+    ),
+    truncated: z.boolean(),
+  })
+  .meta({
+    id: 'EntitiesResult',
+    description:
+      'Rule-based spans in text order, not overlapping; `start`/`end` are UTF-16 offsets (`text.slice(start, end)`). `value` is normalised where cheap: ISO date, time or date-time, `{amount, currency}`, a percentage, or a phone number\'s digits. `truncated` when more than `maxEntities` were found.',
+  });
+
 export const faultInjectionResultSchema = z
   .object({ ok: z.literal(true) })
   .meta({ id: 'FaultInjectionResult', description: 'What a fault-injection capability answers when no fault fires (testing only).' });
@@ -68,6 +88,7 @@ export const capabilityResultSchemas = {
   'catalogue-recommendations': recommendationsResultSchema,
   'language-id': languageResultSchema,
   'text-stats': textStatsResultSchema,
+  entities: entitiesResultSchema,
   'fault-injection': faultInjectionResultSchema,
 } as const satisfies Record<CapabilityKind, z.ZodType>;
 
