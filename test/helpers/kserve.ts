@@ -1,10 +1,9 @@
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Test } from 'tap';
 import { parseCapabilitiesConfig } from '../../capabilities/load-config.js';
 import { loadConfig } from '../../server/config.js';
 import { serviceApp } from './service-app.js';
-import { tinyBertDir } from './tiny-bert.js';
+import { tinyBertDir, writeSentimentExamples } from './tiny-bert.js';
 
 /**
  * KServe V2 test fixtures, written from the protocol text rather than from the server's code:
@@ -14,16 +13,7 @@ import { tinyBertDir } from './tiny-bert.js';
  */
 export async function startKserveApp(t: Test, env: Record<string, string> = {}) {
   const dir = await tinyBertDir();
-  const examples = path.join(dir, 'kserve-sentiment-examples.json');
-  await writeFile(
-    examples,
-    JSON.stringify([
-      { text: 'I love this, it is wonderful', label: 'positive' },
-      { text: 'great service and a happy day', label: 'positive' },
-      { text: 'I hate this, it is awful', label: 'negative' },
-      { text: 'terrible, broken and sad', label: 'negative' },
-    ]),
-  );
+  const examples = await writeSentimentExamples('kserve-sentiment-examples.json');
   const config = loadConfig({ PORT: '0', MODELS_DIR: path.dirname(dir), CAPABILITIES_CONFIG: path.join(dir, 'capabilities.json'), MAX_TEXTS_PER_REQUEST: '8', MAX_TEXT_LENGTH: '100', BODY_LIMIT_BYTES: '65536', ...env });
   const capabilities = parseCapabilitiesConfig({
     models: [

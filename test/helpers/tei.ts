@@ -1,10 +1,9 @@
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Test } from 'tap';
 import { parseCapabilitiesConfig } from '../../capabilities/load-config.js';
 import { loadConfig } from '../../server/config.js';
 import { serviceApp } from './service-app.js';
-import { tinyBertDir } from './tiny-bert.js';
+import { tinyBertDir, writeSentimentExamples } from './tiny-bert.js';
 
 /** The tiny model's token limit here: short enough that an over-long text is cheap to write. */
 export const teiMaxTokens = 24;
@@ -17,16 +16,7 @@ export const teiMaxTokens = 24;
  */
 export async function startTeiApp(t: Test, env: Record<string, string> = {}) {
   const dir = await tinyBertDir();
-  const examples = path.join(dir, 'tei-sentiment-examples.json');
-  await writeFile(
-    examples,
-    JSON.stringify([
-      { text: 'I love this, it is wonderful', label: 'positive' },
-      { text: 'great service and a happy day', label: 'positive' },
-      { text: 'I hate this, it is awful', label: 'negative' },
-      { text: 'terrible, broken and sad', label: 'negative' },
-    ]),
-  );
+  const examples = await writeSentimentExamples('tei-sentiment-examples.json');
   const config = loadConfig({
     PORT: '0',
     MODELS_DIR: path.dirname(dir),

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateBertModel } from '../../scripts/generate-bert-onnx.js';
@@ -18,4 +18,22 @@ export async function tinyBertDir(): Promise<string> {
     return dir;
   })();
   return generated;
+}
+
+/**
+ * Writes four labelled sentences (two positive, two negative) beside the tiny BERT as `name`, for
+ * an `embedding-classifier` such as capabilities/default.json's `sentiment`; returns the file.
+ */
+export async function writeSentimentExamples(name: string): Promise<string> {
+  const file = path.join(await tinyBertDir(), name);
+  await writeFile(
+    file,
+    JSON.stringify([
+      { text: 'I love this, it is wonderful', label: 'positive' },
+      { text: 'great service and a happy day', label: 'positive' },
+      { text: 'I hate this, it is awful', label: 'negative' },
+      { text: 'terrible, broken and sad', label: 'negative' },
+    ]),
+  );
+  return file;
 }
