@@ -9,6 +9,7 @@ import { embeddingClassifierCapability } from './builtin/embedding-classifier.js
 import { entitiesCapability } from './builtin/entities.js';
 import { faultInjectionCapability } from './builtin/fault-injection.js';
 import { languageIdCapability } from './builtin/language-id.js';
+import { summaryCapability } from './builtin/summary.js';
 import { textStatsCapability } from './builtin/text-stats.js';
 import { trainedClassifierCapability } from './builtin/trained-classifier.js';
 import { classifierCapability, embeddingCapability } from './builtin/model-capabilities.js';
@@ -59,10 +60,10 @@ export async function buildCapabilities(
     pool,
     configDir: path.dirname(configFile),
     repository,
-    runCapability: async (name, texts) => {
+    runCapability: async (name, texts, signal) => {
       const capability = built.get(name);
       if (capability === undefined) throw new Error(`capability "${name}" is not built yet`);
-      return capability.run(texts, { dependencies: new Map(), signal: new AbortController().signal });
+      return capability.run(texts, { dependencies: new Map(), signal: signal ?? new AbortController().signal });
     },
   };
   for (const name of order) {
@@ -107,6 +108,8 @@ async function buildOne(spec: CapabilitySpec, deps: BuildDeps): Promise<Capabili
       return textStatsCapability(spec);
     case 'entities':
       return entitiesCapability(spec);
+    case 'summary':
+      return summaryCapability(spec, deps);
     case 'fault-injection':
       return faultInjectionCapability(spec);
   }

@@ -160,6 +160,25 @@ const entities = z
   })
   .strict();
 
+/** Extractive summary: the most central sentences by LexRank over their embeddings, in document order. */
+const summary = z
+  .object({
+    ...base,
+    kind: z.literal('summary'),
+    params: z
+      .object({
+        /** The embedding capability that embeds the sentences. @default the first dependency */
+        embeddingFrom: name.optional(),
+        /** Sentences returned per text at most. @default 3 */
+        maxSentences: z.number().int().min(1).max(100).default(3),
+        /** Characters returned per text at most, summed over the chosen sentences. @default no limit */
+        maxCharacters: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .default({ maxSentences: 3 }),
+  })
+  .strict();
+
 /** Characters, words and estimated tokens of each text; no model. */
 const textStats = z.object({ ...base, kind: z.literal('text-stats') }).strict();
 
@@ -192,6 +211,7 @@ export const capabilitySpecSchema = z.discriminatedUnion('kind', [
   languageId,
   textStats,
   entities,
+  summary,
   faultInjection,
 ]);
 export type CapabilitySpec = z.infer<typeof capabilitySpecSchema>;

@@ -73,6 +73,17 @@ export const entitiesResultSchema = z
       'Rule-based spans in text order, not overlapping; `start`/`end` are UTF-16 offsets (`text.slice(start, end)`). `value` is normalised where cheap: ISO date, time or date-time, `{amount, currency}`, a percentage, or a phone number\'s digits. `truncated` when more than `maxEntities` were found.',
   });
 
+export const summaryResultSchema = z
+  .object({
+    sentences: z.array(z.object({ text: z.string(), start: z.number().int(), end: z.number().int(), score: z.number() })),
+    truncated: z.boolean(),
+  })
+  .meta({
+    id: 'SummaryResult',
+    description:
+      'The most central sentences in document order; `start`/`end` are UTF-16 offsets (`text.slice(start, end)`), `score` the LexRank centrality (1 for the most central). `truncated` when only the first sentences were ranked or a sentence was cut to the budget.',
+  });
+
 export const faultInjectionResultSchema = z
   .object({ ok: z.literal(true) })
   .meta({ id: 'FaultInjectionResult', description: 'What a fault-injection capability answers when no fault fires (testing only).' });
@@ -89,6 +100,7 @@ export const capabilityResultSchemas = {
   'language-id': languageResultSchema,
   'text-stats': textStatsResultSchema,
   entities: entitiesResultSchema,
+  summary: summaryResultSchema,
   'fault-injection': faultInjectionResultSchema,
 } as const satisfies Record<CapabilityKind, z.ZodType>;
 

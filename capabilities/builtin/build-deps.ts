@@ -6,8 +6,11 @@ export interface BuildDeps {
   readonly pool: ModelPool;
   /** Directory of the configuration file; relative data paths resolve against it. */
   readonly configDir: string;
-  /** Runs an already-built capability outside any batch, e.g. to embed label descriptions at start-up. */
-  readonly runCapability: (name: string, texts: readonly string[]) => Promise<readonly unknown[]>;
+  /**
+   * Runs an already-built capability outside any batch, e.g. to embed label descriptions at start-up,
+   * or sentences of a text while a batch runs (`summary`); `signal` reaches the pool like a batch's.
+   */
+  readonly runCapability: (name: string, texts: readonly string[], signal?: AbortSignal) => Promise<readonly unknown[]>;
   /** Where `trained-classifier` capabilities read their models; undefined when none is configured. */
   readonly repository: ModelRepository | undefined;
 }

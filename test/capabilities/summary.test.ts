@@ -1,0 +1,157 @@
+import path from 'node:path';
+import t from 'tap';
+import { buildCapabilities } from '../../capabilities/build.js';
+import { type BuildDeps } from '../../capabilities/builtin/build-deps.js';
+import { splitSentences } from '../../capabilities/builtin/sentences.js';
+import { MAX_SENTENCE_CHARACTERS, MAX_SENTENCES_RANKED, summaryCapability, type SummaryResult } from '../../capabilities/builtin/summary.js';
+import { capabilitySpecSchema } from '../../capabilities/config-schema.js';
+import { parseCapabilitiesConfig } from '../../capabilities/load-config.js';
+import { lexRank } from '../../capabilities/math/lexrank.js';
+import { summaryResultSchema } from '../../capabilities/result-schemas.js';
+import { loadConfig } from '../../server/config.js';
+import { serviceApp } from '../helpers/service-app.js';
+import { tinyBertDir } from '../helpers/tiny-bert.js';
+
+const texts = (text: string) => splitSentences(text).sentences.map((s) => text.slice(s.start, s.end));
+
+t.test('sentences split on terminators before an upper-case letter or the end, and on line breaks', async (t) => {
+  const text = '  Hello there! Is it 3.14? Yes, e.g. this one.\nNo terminator here\r\n"Quoted." Then (bracketed.) Done...  ';
+  const split = splitSentences(text);
+  t.same(texts(text), ['Hello there!', 'Is it 3.14?', 'Yes, e.g. this one.', 'No terminator here', '"Quoted."', 'Then (bracketed.)', 'Done...']);
+  for (const s of split.sentences) t.equal(text.slice(s.start, s.end).trim(), text.slice(s.start, s.end), 'offsets leave whitespace out');
+  t.equal(split.truncated, false);
+  t.same(splitSentences('').sentences, []);
+  t.same(splitSentences(' \n\n \t').sentences, []);
+  t.same(texts('no boundaries at all, just words'), ['no boundaries at all, just words']);
+  t.same(texts('lower. case follows. So one split.'), ['lower. case follows.', 'So one split.']);
+  const many = splitSentences('A. '.repeat(500), 10);
+  t.equal(many.sentences.length, 10);
+  t.equal(many.truncated, true);
+});
+
+t.test('splitting a megabyte of terminators, or binary garbage, is linear', async (t) => {
+  const started = performance.now();
+  splitSentences('.'.repeat(1_000_000) + 'x');
+  splitSentences('!? '.repeat(300_000));
+  const garbage = Array.from({ length: 500_000 }, (_, i) => String.fromCharCode((i * 7919) % 0xd7ff)).join('');
+  const split = splitSentences(garbage, MAX_SENTENCES_RANKED);
+  t.ok(split.sentences.length <= MAX_SENTENCES_RANKED);
+  t.ok(performance.now() - started < 5000, 'well under the limits of a request');
+});
+
+t.test('lexRank puts the sentence most like the others first', async (t) => {
+  const scores = lexRank([[1, 0], [1, 0.1], [0.9, 0.2], [0, 1]]);
+  t.equal(Math.max(...scores), 1);
+  t.ok((scores[3] ?? 1) < Math.min(...scores.slice(0, 3)));
+  t.same(lexRank([]), []);
+  t.same(lexRank([[0, 0]]), [1]);
+  t.same(lexRank([[0, 0], [0, 0]]), [1, 1], 'zero vectors rank evenly, no NaN');
+});
+
+/** Bag-of-words vectors over a fixed vocabulary, recording every call: a deterministic embedding. */
+function fakeDeps() {
+  const calls: string[][] = [];
+  const vocabulary = ['cat', 'mat', 'sat', 'likes', 'sleeps', 'the', 'stock', 'prices', 'rain', 'tomorrow'];
+  const deps: BuildDeps = {
+    pool: undefined as never,
+    configDir: '.',
+    repository: undefined,
+    runCapability: async (_name, batch, signal) => {
+      t.ok(signal instanceof AbortSignal, 'the execution signal is passed on');
+      calls.push([...batch]);
+      return batch.map((text) => vocabulary.map((word) => text.toLowerCase().split(/\W+/).filter((w) => w === word).length));
+    },
+  };
+  return { deps, calls };
+}
+
+function summary(params: Record<string, unknown> = {}) {
+  const { deps, calls } = fakeDeps();
+  const spec = capabilitySpecSchema.parse({ name: 'summary', kind: 'summary', dependsOn: ['embedding'], params });
+  if (spec.kind !== 'summary') throw new Error('not a summary spec');
+  const capability = summaryCapability(spec, deps);
+  const run = (input: string[]) => capability.run(input, { dependencies: new Map(), signal: new AbortController().signal }) as Promise<SummaryResult[]>;
+  return { run, calls };
+}
+
+const story = 'The cat sat on the mat. Stock prices fell. The cat likes the mat. Rain tomorrow. The cat sleeps on the mat.';
+
+t.test('the central sentences come back in document order with offsets', async (t) => {
+  const { run, calls } = summary();
+  const [result] = await run([story]);
+  t.same(result?.sentences.map((s) => s.text), ['The cat sat on the mat.', 'The cat likes the mat.', 'The cat sleeps on the mat.']);
+  for (const s of result?.sentences ?? []) t.equal(story.slice(s.start, s.end), s.text);
+  t.equal(Math.max(...(result?.sentences ?? []).map((s) => s.score)), 1);
+  t.equal(result?.truncated, false);
+  t.equal(calls.length, 1);
+  t.ok(summaryResultSchema.safeParse(result).success, 'matches the documented result schema');
+});
+
+t.test('budgets in sentences and characters', async (t) => {
+  const one = (await summary({ maxSentences: 1 }).run([story]))[0];
+  t.equal(one?.sentences.length, 1);
+  t.match(one?.sentences[0]?.text, /^The cat/);
+  const chars = (await summary({ maxCharacters: 50 }).run([story]))[0];
+  t.ok((chars?.sentences ?? []).reduce((n, s) => n + s.text.length, 0) <= 50);
+  t.equal(chars?.sentences.length, 2);
+  t.equal(chars?.truncated, false);
+  const tiny = (await summary({ maxCharacters: 10 }).run([story]))[0];
+  t.equal(tiny?.sentences.length, 1, 'nothing fits: the best sentence, cut');
+  t.equal(tiny?.sentences[0]?.text.length, 10);
+  t.equal(tiny?.truncated, true);
+  t.throws(() => capabilitySpecSchema.parse({ name: 's', kind: 'summary', params: { maxSentences: 0 } }));
+});
+
+t.test('edge cases give defined results without reaching the model', async (t) => {
+  const { run, calls } = summary({ maxCharacters: 100 });
+  const huge = 'word '.repeat(200_000);
+  const [empty, single, boundless, big] = await run(['', 'Just one sentence.', 'no boundaries here at all', huge]);
+  t.same(empty, { sentences: [], truncated: false });
+  t.same(single?.sentences, [{ text: 'Just one sentence.', start: 0, end: 18, score: 1 }]);
+  t.same(boundless?.sentences.map((s) => s.text), ['no boundaries here at all']);
+  t.equal(big?.sentences[0]?.text.length, 100);
+  t.equal(big?.truncated, true);
+  t.same(calls, [], 'single sentences need no embedding');
+  const [unbounded] = await summary().run([huge]);
+  t.equal(unbounded?.sentences[0]?.text.length, MAX_SENTENCE_CHARACTERS);
+  t.equal(unbounded?.truncated, true);
+});
+
+t.test('only the first sentences are ranked; all texts of an execution share one embedding call', async (t) => {
+  const { run, calls } = summary();
+  const long = 'The cat sat. '.repeat(MAX_SENTENCES_RANKED + 50);
+  const [first, second] = await run([long, story]);
+  t.equal(first?.truncated, true);
+  t.ok((first?.sentences.at(-1)?.end ?? Infinity) <= long.indexOf('The cat sat.', 13 * (MAX_SENTENCES_RANKED - 1)) + 12);
+  t.equal(second?.sentences.length, 3);
+  t.equal(calls.length, 1);
+  t.equal(calls[0]?.length, MAX_SENTENCES_RANKED + 5);
+});
+
+t.test('a summary capability over the tiny BERT through /classify', async (t) => {
+  const dir = await tinyBertDir();
+  const config = loadConfig({ PORT: '0', MODELS_DIR: path.dirname(dir), CAPABILITIES_CONFIG: path.join(dir, 'capabilities.json') });
+  const capabilities = parseCapabilitiesConfig({
+    models: [{ name: 'tiny-embedder', backend: 'transformers', task: 'embedding', path: dir }],
+    capabilities: [
+      { name: 'vector', kind: 'embedding', model: 'tiny-embedder' },
+      { name: 'summary', kind: 'summary', dependsOn: ['vector'], params: { maxSentences: 2 } },
+    ],
+  });
+  const { app, service } = await serviceApp(t, config, capabilities);
+  await service.start();
+  const response = await app.inject({ method: 'POST', url: '/classify', payload: { texts: [story, 'One.'], capabilities: ['summary'] } });
+  t.equal(response.statusCode, 200, response.body);
+  const [first, second] = (response.json() as { results: { summary: SummaryResult }[] }).results;
+  t.equal(first?.summary.sentences.length, 2);
+  const starts = first?.summary.sentences.map((s) => s.start) ?? [];
+  t.same(starts, [...starts].sort((a, b) => a - b), 'document order');
+  for (const s of first?.summary.sentences ?? []) t.equal(story.slice(s.start, s.end), s.text);
+  t.same(second?.summary, { sentences: [{ text: 'One.', start: 0, end: 4, score: 1 }], truncated: false });
+  t.ok(summaryResultSchema.safeParse(first?.summary).success);
+});
+
+t.test('a summary without its embedding dependency does not build', async (t) => {
+  const config = parseCapabilitiesConfig({ capabilities: [{ name: 'summary', kind: 'summary' }] });
+  await t.rejects(buildCapabilities(config, undefined as never, 'x.json'), { code: 'CONFIG_INVALID' });
+});
