@@ -1,13 +1,9 @@
-import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
-import { projectRoot as findProjectRoot } from '../../core/project-root.js';
-import { freePort } from '../../scripts/free-port.js';
 import { startFullServer, testDir, writeCapabilities } from '../helpers/full-server.js';
-import { until, within } from '../helpers/until.js';
-
-const projectRoot = findProjectRoot();
+import { within } from '../helpers/until.js';
+import { startServerProcess } from '../helpers/server-process.js';
 
 /** A raw connection that sends `head` and then one more byte of `trickle` every 200 ms, and never finishes. */
 async function slowClient(port: number, head: string, trickle: string): Promise<{ socket: Socket; closed: Promise<string>; stop: () => void }> {
@@ -48,13 +44,7 @@ t.test('a client that trickles its headers is cut off at HTTP_HEADERS_TIMEOUT_MS
 
 t.test('SIGTERM with slow clients connected: the process exits within SHUTDOWN_GRACE_MS', async (t) => {
   const dir = await testDir(t, 'slow');
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server', 'main.ts')], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
+  const server = await startServerProcess(t, {
       CAPABILITIES_CONFIG: await writeCapabilities(dir),
       SQLITE_PATH: ':memory:',
       SPOOL_DIR: path.join(dir, 'spool'),
@@ -63,18 +53,8 @@ t.test('SIGTERM with slow clients connected: the process exits within SHUTDOWN_G
       HTTP_HEADERS_TIMEOUT_MS: '60000',
       HTTP_REQUEST_TIMEOUT_MS: '600000',
       LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await until(() => fetch(`${url}/health/ready`).then((r) => r.ok, () => false), { what: () => `the server to be ready: ${output}`, timeoutMs: 30_000, intervalMs: 50 });
+  const { port } = server;
 
   const slowHeaders = await slowClient(port, 'GET /health HTTP/1.1\r\nHost: localhost\r\n', 'X-Slow: aaaaaaaaaaaaaaaa\r\n');
   const slowBody = await slowClient(
@@ -87,10 +67,10 @@ t.test('SIGTERM with slow clients connected: the process exits within SHUTDOWN_G
     slowBody.stop();
   });
   const started = Date.now();
-  child.kill('SIGTERM');
-  const code = await within(exited, { what: () => `the process to exit (log: ${output.slice(-1500)})`, timeoutMs: 8000 });
+  server.process.kill('SIGTERM');
+  const code = await within(server.exited, { what: () => `the process to exit (log: ${server.output.slice(-1500)})`, timeoutMs: 8000 });
   const tookMs = Date.now() - started;
-  t.equal(code, 0, `exit code (log: ${output.slice(-1500)})`);
+  t.equal(code, 0, `exit code (log: ${server.output.slice(-1500)})`);
   t.ok(tookMs < 1000 + 3000, `exited ${tookMs} ms after SIGTERM with a 1000 ms grace`);
   await within(Promise.all([slowHeaders.closed, slowBody.closed]), { what: 'the slow connections to be closed' });
 });

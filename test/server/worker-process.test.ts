@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { projectRoot as findProjectRoot } from '../../core/project-root.js';
 
 const projectRoot = findProjectRoot();
@@ -11,6 +11,7 @@ import { untilFinished } from '../helpers/job-http.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 import { freePort } from '../../scripts/free-port.js';
+import { runEntryPoint } from '../helpers/server-process.js';
 
 /**
  * The scale-out path with the real entry points, as an operator runs them: a server that only
@@ -19,32 +20,6 @@ import { freePort } from '../../scripts/free-port.js';
  */
 
 const longText = Array.from({ length: 60 }, () => 'The parcel arrived two days late and nobody answered my emails.').join(' ');
-
-interface Child {
-  readonly process: ChildProcess;
-  output: string;
-  readonly exited: Promise<number | null>;
-}
-
-function run(t: Test, script: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'server', script)], {
-    cwd: projectRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const record: Child = {
-    process: child,
-    output: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  child.stdout?.on('data', (chunk: Buffer) => (record.output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (record.output += chunk.toString()));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return record;
-}
-
 
 t.test('the worker refuses to start without REDIS_URL', async (t) => {
   const env = { ...process.env };
@@ -67,8 +42,8 @@ if (redis !== undefined) {
     await writeFile(config, JSON.stringify({ models: [], capabilities: [{ name: 'language', kind: 'language-id' }] }));
     const port = await freePort();
     const common = { REDIS_URL: redis.url, CAPABILITIES_CONFIG: config, MAX_INLINE_TOKENS: '64' };
-    const server = run(t, 'main.ts', { ...common, HOST: '127.0.0.1', PORT: String(port), QUEUE_LOCAL_WORKERS: '0', WORKER_ID: 'front' });
-    const worker = run(t, 'worker.ts', { ...common, WORKER_ID: 'far-worker' });
+    const server = runEntryPoint(t, 'main.ts', { ...common, HOST: '127.0.0.1', PORT: String(port), QUEUE_LOCAL_WORKERS: '0', WORKER_ID: 'front' });
+    const worker = runEntryPoint(t, 'worker.ts', { ...common, WORKER_ID: 'far-worker' });
     const url = `http://127.0.0.1:${port}`;
 
     const startup = { timeoutMs: 30_000, intervalMs: 50 };
