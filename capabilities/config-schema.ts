@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { modelSpecSchema } from '../models/types.js';
+import { speechSpecSchema } from '../models/speech/speech-spec.js';
 import { entityTypes } from './builtin/entity-rules.js';
 import { reviewRuleSchema } from './review-rule.js';
 
@@ -222,6 +223,8 @@ export const capabilitiesConfigSchema = z
   .object({
     models: z.array(modelSpecSchema).default([]),
     capabilities: z.array(capabilitySpecSchema).min(1),
+    /** The speech-to-text backend for audio and video jobs; without it transcription is unavailable (see docs/models.md). */
+    speech: speechSpecSchema.optional(),
   })
   .strict();
 export type CapabilitiesConfig = z.infer<typeof capabilitiesConfigSchema>;

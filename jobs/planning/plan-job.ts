@@ -38,7 +38,13 @@ export const OCR_BASE_MS = 300;
 export const OCR_MS_PER_MEGAPIXEL = 400;
 export const MEDIA_BASE_MS = 100;
 export const AUDIO_MS_PER_SECOND = 20;
-export const TRANSCRIBE_MS_PER_SECOND = 300;
+/**
+ * PocketSphinx through the pipeline (ffmpeg, 30-second chunks, one decoder process per chunk):
+ * 148 s of LibriVox speech took 104 s here, 1.4 audio seconds per wall second on a shared
+ * 2-core machine, so about 700 ms per second (`transcribeAudio` over the five
+ * pocketsphinx-testdata recordings joined six times).
+ */
+export const TRANSCRIBE_MS_PER_SECOND = 700;
 /** Video decoding per second at 720p, scaled by pixels above it. */
 export const VIDEO_MS_PER_SECOND_720P = 100;
 export const HD_PIXELS = 1280 * 720;
@@ -55,9 +61,19 @@ export const TEXT_MB_PER_1K_TOKENS = 1;
 /** Decoded RGBA, and the resized and normalised copies an image model or OCR makes. */
 export const IMAGE_WORKING_COPIES = 3;
 export const OCR_MODEL_MB = 150;
-/** 16 kHz mono float32 PCM. */
-export const PCM_MB_PER_SECOND = 0.064;
-export const TRANSCRIBE_MODEL_MB = 1500;
+/** 16 kHz mono s16le PCM, as ffmpeg hands it to the chunker. */
+export const PCM_MB_PER_SECOND = 0.032;
+/**
+ * Transcription holds at most this much PCM whatever the file's length: the chunker's window and
+ * the chunk the recognizer is reading (two 30-second chunks).
+ */
+export const TRANSCRIBE_BUFFERED_SECONDS = 60;
+/**
+ * The recognizer's own memory: a `pocketsphinx_continuous` process peaked at 108 MB resident
+ * (`/usr/bin/time -v` on a chunk, the en-us model); the pipeline's own RSS stayed near 85 MB over
+ * 148 s of audio. A whisper.cpp model costs its ggml file and more, which the planner cannot see.
+ */
+export const TRANSCRIBE_MODEL_MB = 128;
 export const VIDEO_BUFFERED_FRAMES = 32;
 export const PDF_MB_PER_PAGE = 1.5;
 /** A page rendered for OCR at about 200 dpi. */
@@ -82,8 +98,7 @@ export const NO_WORKER_ON_QUEUE_CONFIDENCE = 0.5;
 export const NO_WORKER_ANYWHERE_CONFIDENCE = 0.3;
 
 /** Capabilities that are steps of a media pipeline rather than model work on text. */
-// `transcribe` is planned for (its cost is known) though no speech-to-text model is installed yet.
-const pipelineSteps = new Set<string>([...mediaCapabilities, 'transcribe']);
+const pipelineSteps = new Set<string>(mediaCapabilities);
 const levels: readonly Complexity[] = ['low', 'medium', 'high', 'very_high'];
 const classOrder: readonly ResourceClass[] = ['cpu_light', 'cpu_intensive', 'gpu_preferred', 'gpu_required', 'memory_intensive', 'disk_intensive'];
 const routeOrder: readonly Route[] = ['inline', 'cpu_standard', 'gpu_fallback'];
@@ -281,18 +296,19 @@ function estimateMemoryMb(facts: JobFacts, size: Size): number {
   if (facts.kind === 'audio' || facts.kind === 'video') {
     const seconds = facts.durationSec ?? 0;
     const frames = ((facts.width ?? 0) * (facts.height ?? 0) * 4 * VIDEO_BUFFERED_FRAMES) / MIB;
-    const transcribe = transcriptionRequested(facts) || modelWork(facts) ? TRANSCRIBE_MODEL_MB : 0;
-    working = seconds * PCM_MB_PER_SECOND + (facts.kind === 'video' ? frames : 0) + transcribe;
+    // Metadata reads no samples; transcription holds a bounded window of them, not the file.
+    const transcribe = transcriptionRequested(facts) || modelWork(facts) ? TRANSCRIBE_MODEL_MB + Math.min(seconds, TRANSCRIBE_BUFFERED_SECONDS) * PCM_MB_PER_SECOND : 0;
+    working = (facts.kind === 'video' ? frames : 0) + transcribe;
   }
   if (facts.kind === 'document' && facts.pages !== undefined) working = facts.pages * PDF_MB_PER_PAGE + (ocr ? OCR_MODEL_MB + PDF_OCR_PAGE_MB : 0);
   return Math.ceil(JOB_BASE_MEMORY_MB + (facts.bytes / MIB) * FILE_COPIES_IN_MEMORY + working);
 }
 
 /**
- * gpu_required marks audio and video that need speech-to-text (asked for, or implied by a text
- * capability on speech): capserve ships no CPU speech model, so only a CUDA worker can take
- * them. Model work on text, images and documents is gpu_preferred: it runs on the CPU too,
- * only slower. OCR, PDF extraction, chunking long text and decoding big media are cpu_intensive.
+ * Speech-to-text (asked for, or implied by a text capability on audio or video) is
+ * cpu_intensive: PocketSphinx and whisper.cpp run on the CPU queues. Model work on text,
+ * images, documents and transcripts is gpu_preferred: it runs on the CPU too, only slower. OCR,
+ * PDF extraction, chunking long text and decoding big media are cpu_intensive.
  */
 function resourceClasses(facts: JobFacts, size: Size, memoryMb: number): ResourceClass[] {
   const classes = new Set<ResourceClass>();
@@ -309,8 +325,8 @@ function resourceClasses(facts: JobFacts, size: Size, memoryMb: number): Resourc
       break;
     case 'audio':
     case 'video':
-      classes.add(heavy || facts.kind === 'video' ? 'cpu_intensive' : 'cpu_light');
-      if (transcriptionRequested(facts) || modelWork(facts)) classes.add('gpu_required');
+      classes.add(heavy || facts.kind === 'video' || transcriptionRequested(facts) || modelWork(facts) ? 'cpu_intensive' : 'cpu_light');
+      if (modelWork(facts)) classes.add('gpu_preferred');
       if (facts.kind === 'video') classes.add('disk_intensive');
       break;
     case 'document':

@@ -1,11 +1,14 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CapserveError } from '../../core/errors.js';
-import { probeMedia } from '../media/ffprobe.js';
+import { type MediaProbe, probeMedia } from '../media/ffprobe.js';
 import { type MediaLimits } from '../media/media-limits.js';
 import { type MediaWorkers } from '../media/media-workers.js';
 import { readTextFile } from '../media/text-file.js';
-import { isMediaCapability, type JobPayload, type JobProcessor } from '../types.js';
+import { isMediaCapability, type JobPayload, type JobProcessor, type JobsSpeech } from '../types.js';
 import { analyseText, type TextAnalysis } from './analyse-text.js';
+import { type Transcript, transcribeAudio } from './transcribe-audio.js';
 import { type AnalyseTexts } from './analyse-in-groups.js';
 
 
@@ -21,13 +24,16 @@ export interface JobProcessorDeps {
   readonly chunkChars: number;
   /** Chunks per batcher submission. */
   readonly groupSize: number;
+  /** Speech-to-text for audio and video. @default none: transcription fails with UNSUPPORTED_MEDIA */
+  readonly speech?: JobsSpeech;
 }
 
 /**
  * Runs one queued job by its media kind: long text (given, or an uploaded text file) is chunked
  * through the batcher; images are read with OCR and PDFs with pdf.js in a media worker thread,
  * then the requested text capabilities run over the text; audio and video get their ffprobe
- * metadata, and transcription is refused by name. A job that runs past `maxJobMs` is aborted
+ * metadata and, with `transcribe` or any text capability, a transcript that the text
+ * capabilities then run over (without a recognizer: UNSUPPORTED_MEDIA with the reason). A job that runs past `maxJobMs` is aborted
  * (its media worker thread terminated) and fails with JOB_TIMEOUT.
  */
 export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
@@ -93,24 +99,94 @@ function processByKind(deps: JobProcessorDeps): JobProcessor {
         return { kind: 'document', pages: pages.length, text, ...analysis };
       }
       case 'audio':
-      case 'video': {
-        const metadata = await probeMedia(await fileOf(payload));
-        const wanted = payload.capabilities.filter((name) => name !== 'metadata');
-        if (wanted.length > 0) {
-          throw new CapserveError(
-            'UNSUPPORTED_MEDIA',
-            `${payload.kind} transcription is not installed: it needs a speech-to-text model, and none installs from the npm registry or Debian's packages here; ` +
-              `${wanted.join(', ')} cannot run on ${payload.kind}. Ask for "metadata" alone to get the ffprobe facts.`,
-            { details: { missing: 'speech-to-text model', metadata } },
-          );
-        }
-        if (metadata === undefined) throw new CapserveError('UNSUPPORTED_MEDIA', `${payload.kind} metadata needs ffprobe (Debian package ffmpeg), which is not installed`);
-        return { kind: payload.kind, metadata };
-      }
+      case 'video':
+        return withLocalFile(payload, (file) => processSpeech(deps, payload, file, context, textCapabilities, analyse));
       default:
         throw new CapserveError('UNSUPPORTED_MEDIA', `no processor for ${payload.mediaType}`);
     }
   };
+}
+
+type Context = Parameters<JobProcessor>[1];
+
+/** Media capabilities audio and video have: the others (ocr, document) are refused by name. */
+const speechSteps = new Set(['metadata', 'transcribe']);
+/** Progress at which transcription starts, and where it ends when text capabilities follow. */
+const TRANSCRIBE_FROM = 0.05;
+const ANALYSE_FROM = 0.9;
+
+/**
+ * Audio and video: ffprobe metadata always; a transcript when `transcribe` (or option
+ * `transcribe: true`) or any text capability is asked for, then the text capabilities over the
+ * transcript through the chunked text path. A video without an audio stream gets an empty
+ * transcript with `reason: "no_audio"` (a defined result, not an error: its metadata and its
+ * silence are both true answers), and silence a transcript with no segments.
+ */
+async function processSpeech(
+  deps: JobProcessorDeps,
+  payload: JobPayload,
+  file: string,
+  context: Context,
+  textCapabilities: string[],
+  analyse: (text: string, from: number) => Promise<TextAnalysis>,
+): Promise<unknown> {
+  const { kind } = payload;
+  const refused = payload.capabilities.filter((name) => isMediaCapability(name) && !speechSteps.has(name));
+  if (refused.length > 0) {
+    throw new CapserveError('UNSUPPORTED_MEDIA', `${refused.join(', ')} cannot run on ${kind}; audio and video take "metadata", "transcribe" and text capabilities`, {
+      details: { refused },
+    });
+  }
+  const metadata = await probeMedia(file, { signal: context.signal });
+  const wantsTranscript = payload.capabilities.includes('transcribe') || payload.options.transcribe === true || textCapabilities.length > 0;
+  if (!wantsTranscript) {
+    if (metadata === undefined) throw new CapserveError('UNSUPPORTED_MEDIA', `${kind} metadata needs ffprobe (Debian package ffmpeg), which is not installed`);
+    return { kind, metadata };
+  }
+  const recognizer = deps.speech?.recognizer;
+  if (recognizer === undefined) {
+    const reason = deps.speech?.unavailable ?? 'no speech-to-text model is configured (the "speech" section of the capabilities file)';
+    const wanted = payload.capabilities.filter((name) => name !== 'metadata');
+    throw new CapserveError(
+      'UNSUPPORTED_MEDIA',
+      `${kind} transcription is unavailable: ${reason}; ${wanted.join(', ')} cannot run on ${kind}. Ask for "metadata" alone to get the ffprobe facts.`,
+      { details: { missing: 'speech-to-text model', reason, ...(metadata === undefined ? {} : { metadata }) } },
+    );
+  }
+  const until = textCapabilities.length > 0 ? ANALYSE_FROM : 1;
+  context.progress(TRANSCRIBE_FROM, 'transcribing');
+  const transcript: Transcript =
+    metadata !== undefined && !metadata.hasAudio
+      ? { text: '', segments: [], durationSec: 0, chunks: 0, backend: recognizer.backend, language: recognizer.language, reason: 'no_audio' }
+      : await transcribeAudio(file, {
+          recognizer,
+          signal: context.signal,
+          ...(deps.speech?.chunkSeconds === undefined ? {} : { chunkSeconds: deps.speech.chunkSeconds }),
+          ...durationOf(metadata),
+          progress: (fraction) => context.progress(TRANSCRIBE_FROM + fraction * (until - TRANSCRIBE_FROM), 'transcribing'),
+        });
+  const analysis = textCapabilities.length > 0 ? await analyse(transcript.text, ANALYSE_FROM) : undefined;
+  return { kind, ...(metadata === undefined ? {} : { metadata }), transcript, ...analysis };
+}
+
+const durationOf = (metadata: MediaProbe | undefined): { durationSec?: number } =>
+  metadata?.durationSec === undefined ? {} : { durationSec: metadata.durationSec };
+
+/**
+ * Runs `task` on the job's file by path (ffprobe and ffmpeg read files, and MP4 needs seeking):
+ * the spooled copy as it is, or the carried bytes written to a temporary file removed afterwards.
+ */
+async function withLocalFile<T>(payload: JobPayload, task: (file: string) => Promise<T>): Promise<T> {
+  if (payload.filePath !== undefined) return task(payload.filePath);
+  const bytes = await fileOf(payload);
+  const dir = await mkdtemp(path.join(tmpdir(), 'capserve-media-'));
+  try {
+    const file = path.join(dir, 'input');
+    await writeFile(file, bytes);
+    return await task(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** The job's file: its spooled copy (in-process queues) or the bytes it carries (BullMQ). */

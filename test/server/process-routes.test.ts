@@ -77,7 +77,7 @@ t.test('bad /process requests get 4xx codes', async (t) => {
     t.equal(reply.body.error.code, code, JSON.stringify(body));
   }
   const unknown = await server.post('/process', { text: 'x', capabilities: ['nope'] });
-  t.same(unknown.body.error.valid, ['classification', 'document', 'metadata', 'ocr']);
+  t.same(unknown.body.error.valid, ['classification', 'document', 'metadata', 'ocr', 'transcribe']);
 
   const bytes = await upload(server, Buffer.from([0x00, 0x13, 0x37, 0x42, 0x99, 0xff, 0x00, 0x01]), { capabilities: 'classification' });
   t.equal(bytes.status, 415, 'unknown bytes are refused by their content');

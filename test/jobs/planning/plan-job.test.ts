@@ -103,7 +103,8 @@ t.test('estimatedMs follows the named cost constants', async (t) => {
     ['image: 20 + 15 × 4 MP', image(2000, 2000), 80],
     ['OCR image: 300 + 400 × 4 MP', ocrImage(2000, 2000), 1900],
     ['audio: 100 + 20 × 60 s', audio(60), 1300],
-    ['transcription: 100 + (20 + 300) × 10 s', audio(10, { options: { transcribe: true } }), 3300],
+    ['transcription: 100 + (20 + 700) × 10 s', audio(10, { options: { transcribe: true } }), 7300],
+    ['a text capability on audio transcribes too', audio(10, { capabilities: ['topics'] }), 7300],
     ['720p video: 100 + (20 + 100) × 10 s', video(10, 1280, 720), 1300],
     ['1440p video scales by pixels: 100 + (20 + 100 × 4) × 10 s', video(10, 2560, 1440), 4300],
     ['pdf: 50 + 30 × 10 pages', pdf(10), 350],
@@ -125,8 +126,10 @@ t.test('resource classes and memory', async (t) => {
     ['huge image', image(20_000, 10_000), ['cpu_intensive', 'memory_intensive']],
     ['short audio metadata', audio(30), ['cpu_light']],
     ['long audio metadata', audio(3000), ['cpu_intensive']],
-    ['transcription needs a GPU', audio(30, { options: { transcribe: true } }), ['cpu_light', 'gpu_required']],
-    ['a text capability on speech implies transcription', audio(30, { capabilities: ['topics'] }), ['cpu_light', 'gpu_required']],
+    ['transcription runs on the CPU', audio(30, { options: { transcribe: true } }), ['cpu_intensive']],
+    ['the transcribe capability', audio(30, { capabilities: ['transcribe'] }), ['cpu_intensive']],
+    ['a text capability on speech implies transcription, and prefers a GPU for the text', audio(30, { capabilities: ['topics'] }), ['cpu_intensive', 'gpu_preferred']],
+    ['three hours of speech', audio(3 * 3600, { capabilities: ['transcribe'] }), ['cpu_intensive']],
     ['video', video(10), ['cpu_intensive', 'disk_intensive']],
     ['pdf', pdf(3), ['cpu_intensive']],
     ['pdf with topics', pdf(3, { capabilities: ['document', 'topics'] }), ['cpu_intensive', 'gpu_preferred']],
@@ -138,7 +141,9 @@ t.test('resource classes and memory', async (t) => {
 
   t.equal(planJob(text(100), env()).resources.estimatedMemoryMb, 65, 'text: 64 + 400 B × 2 + 0.1 MB');
   t.equal(planJob(ocrImage(2000, 2000), env()).resources.estimatedMemoryMb, 263, 'image: 64 + 0.2 + 4 MP × 4 B × 3 + 150');
-  t.equal(planJob(audio(100, { options: { transcribe: true } }), env()).resources.estimatedMemoryMb, 1571, 'audio: 64 + 0.2 + 6.4 + 1500');
+  t.equal(planJob(audio(100, { options: { transcribe: true } }), env()).resources.estimatedMemoryMb, 195, 'audio: 64 + 0.2 + 128 + 60 s × 0.032');
+  t.equal(planJob(audio(3 * 3600, { capabilities: ['transcribe'] }), env()).resources.estimatedMemoryMb, 195, 'three hours hold no more PCM than 60 s');
+  t.equal(planJob(audio(3 * 3600), env()).resources.estimatedMemoryMb, 65, 'metadata reads no samples');
 });
 
 t.test('routes every kind', async (t) => {
@@ -187,22 +192,31 @@ t.test('GPU work falls back when the GPU is absent, unregistered or saturated', 
   t.match(noGpu.reason, /^text of 5000 tokens > 512 \(high\): gpu_fallback queue \(no GPU\); worker fallback-a/);
 });
 
-t.test('gpu_required work takes only a CUDA worker that serves it', async (t) => {
+t.test('transcription is CPU work: it takes a worker that lists transcribe, and waits for one otherwise', async (t) => {
   const transcribe = audio(120, { options: { transcribe: true } });
-  const cpuTranscriber = worker({ id: 'cpu-transcriber', queue: 'gpu_fallback', capabilities: ['audio', 'metadata', 'transcribe'] });
-  const gpuTranscriber = worker({ id: 'gpu-transcriber', queue: 'gpu_fallback', device: 'cuda', capabilities: ['audio', 'metadata', 'transcribe'], load: 0.9 });
+  const cpuTranscriber = worker({ id: 'cpu-transcriber', queue: 'cpu_standard', capabilities: ['audio', 'metadata', 'transcribe'] });
 
-  const waiting = planJob(transcribe, env({ gpuAvailable: false, workers: [cpuA, cpuTranscriber] })).routing;
-  t.equal(waiting.route, 'cpu_standard', 'nobody can take it anywhere: it waits on cpu_standard');
+  const waiting = planJob(transcribe, env({ gpuAvailable: false, workers: [cpuA] })).routing;
+  t.equal(waiting.route, 'cpu_standard');
   t.equal(waiting.worker, null);
-  t.match(waiting.reason, /cpu-transcriber: needs a CUDA device/);
   t.match(waiting.reason, /cpu-a: lacks transcribe/);
-  t.equal(waiting.fallback, 'no GPU: gpu_required job sent to gpu_fallback; no worker can take it anywhere: sent to cpu_standard instead of gpu_fallback');
+  t.equal(waiting.fallback, undefined, 'no GPU is wanted, so none is missed');
 
-  const served = planJob(transcribe, env({ gpuAvailable: false, workers: [cpuA, cpuTranscriber, gpuTranscriber] })).routing;
-  t.equal(served.route, 'gpu_fallback');
-  t.equal(served.worker, 'gpu-transcriber');
-  t.equal(served.fallback, 'no GPU: gpu_required job sent to gpu_fallback');
+  const served = planJob(transcribe, env({ gpuAvailable: false, workers: [cpuA, cpuTranscriber] })).routing;
+  t.equal(served.route, 'cpu_standard');
+  t.equal(served.worker, 'cpu-transcriber');
+  t.equal(served.fallback, undefined);
+
+  const long = planJob(audio(3 * 3600, { capabilities: ['transcribe'] }), env({ workers: [cpuTranscriber] }));
+  t.equal(long.complexity.level, 'very_high', 'three hours of audio');
+  t.equal(long.complexity.estimatedMs, 100 + 3 * 3600 * 720);
+  t.equal(long.routing.worker, 'cpu-transcriber');
+});
+
+t.test('gpu_required is a gate: only a CUDA worker passes it', async (t) => {
+  const need: WorkerNeed = { capabilities: ['audio'], memoryMb: 100, gpu: 'required' };
+  t.match(scoreWorker(worker({ id: 'cpu', queue: 'gpu_fallback' }), need), { eligible: false, excluded: 'device' });
+  t.match(scoreWorker(worker({ id: 'gpu', queue: 'gpu_fallback', device: 'cuda' }), need), { eligible: true });
 });
 
 t.test('no suitable worker: the job waits on its queue, or on cpu_standard when nobody anywhere can take it', async (t) => {
