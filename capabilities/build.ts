@@ -109,7 +109,7 @@ async function buildOne(spec: CapabilitySpec, deps: BuildDeps): Promise<Capabili
     case 'entities':
       return entitiesCapability(spec);
     case 'summary':
-      return summaryCapability(spec, deps);
+      return summaryCapability(spec);
     case 'fault-injection':
       return faultInjectionCapability(spec);
   }

@@ -42,6 +42,14 @@ export class CapabilityRegistry {
           missing,
         );
       }
+      const derivedFrom = capability.derived?.dependency;
+      if (derivedFrom !== undefined && !capability.dependsOn.includes(derivedFrom)) {
+        throw new CapabilityGraphError(
+          `capability "${capability.name}" derives texts for "${derivedFrom}", which it does not list in dependsOn`,
+          'UNKNOWN_DEPENDENCY',
+          [derivedFrom],
+        );
+      }
     }
     const order = topologicalOrder([...incoming.values()], lookup, new Set(this.#capabilities.keys()));
     for (const capability of order) {

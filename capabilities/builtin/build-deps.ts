@@ -7,8 +7,9 @@ export interface BuildDeps {
   /** Directory of the configuration file; relative data paths resolve against it. */
   readonly configDir: string;
   /**
-   * Runs an already-built capability outside any batch, e.g. to embed label descriptions at start-up,
-   * or sentences of a text while a batch runs (`summary`); `signal` reaches the pool like a batch's.
+   * Runs an already-built capability outside any batch, e.g. to embed label descriptions at start-up;
+   * `signal` reaches the pool like a batch's. Work of a running batch goes through the batch instead
+   * (see `Capability.derived`).
    */
   readonly runCapability: (name: string, texts: readonly string[], signal?: AbortSignal) => Promise<readonly unknown[]>;
   /** Where `trained-classifier` capabilities read their models; undefined when none is configured. */

@@ -18,7 +18,8 @@ const closers = '"\')]}»”’';
 /**
  * Splits a text into sentences by one simple rule, in a single linear pass (no regular
  * expression that could backtrack over a megabyte of dots):
- * - a line break always ends a sentence;
+ * - a blank line always ends a sentence, and so does a single line break, unless the next line
+ *   goes on in lower case: that is a line wrapped by layout (PDF and OCR text), not a new sentence;
  * - a run of `.`, `!` or `?` (with any closing quotes or brackets after it) ends one when
  *   whitespace and an upper-case letter follow, or nothing but whitespace does.
  * So `e.g. this` and `3.14` stay whole, and `Dr. Smith` is (wrongly, but predictably) split.
@@ -39,9 +40,20 @@ export function splitSentences(text: string, limit = Number.POSITIVE_INFINITY): 
   while (i < text.length) {
     const c = text[i] as string;
     if (c === '\n' || c === '\r') {
+      // The whole run of whitespace is read once, so the scan stays linear.
+      let k = i;
+      let breaks = 0;
+      while (k < text.length && /\s/u.test(text[k] as string)) {
+        if (text[k] === '\n' || (text[k] === '\r' && text[k + 1] !== '\n')) breaks += 1;
+        k += 1;
+      }
+      if (breaks < 2 && k < text.length && startsLowerCase(text, k)) {
+        i = k;
+        continue;
+      }
       if (!add(segmentStart, i)) return { sentences, truncated: true };
-      segmentStart = i + 1;
-      i += 1;
+      segmentStart = k;
+      i = k;
       continue;
     }
     if (terminators.includes(c)) {
@@ -50,7 +62,7 @@ export function splitSentences(text: string, limit = Number.POSITIVE_INFINITY): 
       while (j < text.length && closers.includes(text[j] as string)) j += 1;
       let k = j;
       while (k < text.length && isInlineSpace(text[k] as string)) k += 1;
-      // A line break after the terminator ends the sentence anyway, on the next step.
+      // A line break after the terminator is handled on the next step.
       if (k === text.length || (k > j && startsUpperCase(text, k))) {
         if (!add(segmentStart, j)) return { sentences, truncated: true };
         segmentStart = j;
@@ -71,6 +83,11 @@ function isInlineSpace(c: string): boolean {
 function startsUpperCase(text: string, at: number): boolean {
   const code = text.codePointAt(at);
   return code !== undefined && /\p{Lu}/u.test(String.fromCodePoint(code));
+}
+
+function startsLowerCase(text: string, at: number): boolean {
+  const code = text.codePointAt(at);
+  return code !== undefined && /\p{Ll}/u.test(String.fromCodePoint(code));
 }
 
 function trimmed(text: string, start: number, end: number): SentenceSpan | undefined {

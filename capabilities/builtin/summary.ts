@@ -1,8 +1,8 @@
 import { type CapabilitySpec } from '../config-schema.js';
 import { lexRank } from '../math/lexrank.js';
 import { round } from '../math/vectors.js';
-import { type Capability } from '../types.js';
-import { asVector, type BuildDeps, inputFrom } from './build-deps.js';
+import { type Capability, derivedResults, type DerivedTexts } from '../types.js';
+import { asVector, inputFrom } from './build-deps.js';
 import { safeCut, type SentenceSpan, splitSentences } from './sentences.js';
 
 type Spec = Extract<CapabilitySpec, { kind: 'summary' }>;
@@ -29,36 +29,47 @@ export interface SummaryResult {
 }
 
 /**
- * Extractive summary: splits each text into sentences ({@link splitSentences}), embeds them with
- * the embedding capability it depends on, ranks them by LexRank centrality and returns the best
+ * Extractive summary: splits each text into sentences ({@link splitSentences}), has the embedding
+ * capability it depends on embed them, ranks them by LexRank centrality and returns the best
  * under the `maxSentences`/`maxCharacters` budget, in document order.
  *
- * The sentences are not the request's texts, and a capability cannot hand texts to the batcher
- * (it sits above this layer), so the sentences of every text of one execution are embedded in a
- * single model call through `deps.runCapability`, with the execution's signal. They share that
- * call with each other, not yet a batching window with other requests.
+ * The sentences are declared as derived texts of the embedding dependency (see
+ * {@link DerivedTexts}): the batch engine embeds them in the batch's one execution of that
+ * capability, deduplicated with the batch's own texts and every other request's sentences, so
+ * they share batching windows with everything else. A capability that submitted the sentences to
+ * the batcher from inside a batch could wait on a batch slot its own batch holds; this way there
+ * is no second request to wait for. The whole input text is never embedded for a summary.
  */
-export function summaryCapability(spec: Spec, deps: BuildDeps): Capability<SummaryResult> {
+export function summaryCapability(spec: Spec): Capability<SummaryResult> {
   const source = inputFrom(spec.params.embeddingFrom, spec.dependsOn, spec.name);
   const budget = { sentences: spec.params.maxSentences, characters: spec.params.maxCharacters ?? Number.POSITIVE_INFINITY };
   return {
     name: spec.name,
     dependsOn: spec.dependsOn,
+    derived: { dependency: source, texts: sentencesToEmbed, only: true },
     async run(texts, context) {
-      const splits = texts.map((text) => splitSentences(text, MAX_SENTENCES_RANKED));
-      // A text of one sentence needs no ranking, so a 1 MB run-on never reaches the model.
-      const toEmbed = splits.flatMap((split, i) =>
-        split.sentences.length < 2 ? [] : split.sentences.map((s) => (texts[i] as string).slice(s.start, safeCut(texts[i] as string, s.start, Math.min(s.end - s.start, MAX_SENTENCE_CHARACTERS)))),
-      );
-      const vectors = toEmbed.length === 0 ? [] : (await deps.runCapability(source, toEmbed, context.signal)).map((v) => asVector(v, source));
-      let next = 0;
-      return splits.map((split, i) => {
+      const vectors = derivedResults(context, texts.length);
+      return texts.map((text, i) => {
+        const split = splitSentences(text, MAX_SENTENCES_RANKED);
         const count = split.sentences.length;
-        const scores = count < 2 ? split.sentences.map(() => 1) : lexRank(vectors.slice(next, (next += count)));
-        return choose(texts[i] as string, split.sentences, scores, budget, split.truncated);
+        const own = vectors[i] ?? [];
+        if (count >= 2 && own.length !== count) throw new Error(`"${source}" embedded ${own.length} of ${count} sentences`);
+        const scores = count < 2 ? split.sentences.map(() => 1) : lexRank(own.map((v) => asVector(v, source)));
+        return choose(text, split.sentences, scores, budget, split.truncated);
       });
     },
   };
+}
+
+/**
+ * The sentences of a text as they are embedded: the first {@link MAX_SENTENCES_RANKED}, each cut
+ * to {@link MAX_SENTENCE_CHARACTERS}. A text of one sentence needs no ranking, so none: a 1 MB
+ * run-on never reaches the model.
+ */
+export function sentencesToEmbed(text: string): string[] {
+  const { sentences } = splitSentences(text, MAX_SENTENCES_RANKED);
+  if (sentences.length < 2) return [];
+  return sentences.map((s) => text.slice(s.start, safeCut(text, s.start, Math.min(s.end - s.start, MAX_SENTENCE_CHARACTERS))));
 }
 
 function choose(
@@ -71,14 +82,18 @@ function choose(
   if (spans.length === 0) return { sentences: [], truncated };
   const order = spans.map((_, i) => i).sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0) || a - b);
   const chosen: number[] = [];
+  const seen = new Set<string>();
   let used = 0;
   // Greedy by rank: a sentence that does not fit is skipped, so a shorter, lower one may still.
+  // A repeat of a chosen sentence is skipped too: it ranks as high as its twin and says nothing new.
   for (const i of order) {
     if (chosen.length === budget.sentences) break;
     const span = spans[i] as SentenceSpan;
     const length = Math.min(span.end - span.start, MAX_SENTENCE_CHARACTERS);
-    if (used + length > budget.characters) continue;
+    const words = text.slice(span.start, span.start + length).replace(/\s+/gu, ' ');
+    if (used + length > budget.characters || seen.has(words)) continue;
     chosen.push(i);
+    seen.add(words);
     used += length;
   }
   // Nothing fits: the most central sentence, cut to the budget, rather than an empty summary.

@@ -1,5 +1,6 @@
-import { chunkText } from './chunk-text.js';
+import { chunkOffsets, chunkText } from './chunk-text.js';
 import { analyseInGroups, type AnalyseTexts } from './analyse-in-groups.js';
+import { isSummaryResult, mergeChunkSummaries } from './merge-chunk-summaries.js';
 import { mergeChunkResults } from './merge-chunk-results.js';
 
 export interface TextAnalysis {
@@ -12,7 +13,9 @@ export interface TextAnalysis {
 /**
  * Text capabilities over a text of any length: it is cut into chunks small enough for the
  * batcher, the chunks go through the batcher in groups (sharing batches with inline requests),
- * and each capability's chunk results are merged into one (see mergeChunkResults).
+ * and each capability's chunk results are merged into one (see mergeChunkResults). Summaries
+ * are merged by ranking the chunks' chosen sentences together (see mergeChunkSummaries), so their
+ * offsets are into the whole text.
  */
 export async function analyseText(
   text: string,
@@ -29,9 +32,12 @@ export async function analyseText(
   if (capabilities.length === 0 || chunks.length === 0) return { chunks: chunks.length, characters: text.length, results: {} };
   const perCapability = await analyseInGroups(chunks, capabilities, options);
   const weights = chunks.map((chunk) => chunk.length);
-  return {
-    chunks: chunks.length,
-    characters: text.length,
-    results: Object.fromEntries([...perCapability].map(([name, results]) => [name, mergeChunkResults(results, weights)])),
-  };
+  const starts = chunkOffsets(text, chunks);
+  const results: Record<string, unknown> = {};
+  for (const [name, chunkResults] of perCapability) {
+    results[name] = chunkResults.every(isSummaryResult)
+      ? await mergeChunkSummaries(chunkResults, starts, name, options)
+      : mergeChunkResults(chunkResults, weights);
+  }
+  return { chunks: chunks.length, characters: text.length, results };
 }

@@ -36,3 +36,18 @@ export function chunkText(text: string, maxChars: number): string[] {
 function pieces(text: string): string[] {
   return text.split(/(?<=[.!?。！？]\s+|\n\s*\n)/u);
 }
+
+/**
+ * Where each chunk of {@link chunkText} starts in the text. A chunk is a trimmed, contiguous
+ * slice of the text and the chunks follow each other with only whitespace between them, so
+ * searching from the previous chunk's end finds each one at its own place, in linear time overall.
+ */
+export function chunkOffsets(text: string, chunks: readonly string[]): number[] {
+  let from = 0;
+  return chunks.map((chunk) => {
+    const at = text.indexOf(chunk, from);
+    if (at === -1) throw new Error('a chunk is not a slice of its text');
+    from = at + chunk.length;
+    return at;
+  });
+}

@@ -1,14 +1,18 @@
 import path from 'node:path';
 import t from 'tap';
 import { buildCapabilities } from '../../capabilities/build.js';
-import { type BuildDeps } from '../../capabilities/builtin/build-deps.js';
+import { Batcher } from '../../batcher/batcher.js';
+import { BatchStats } from '../../batcher/batch-stats.js';
 import { splitSentences } from '../../capabilities/builtin/sentences.js';
-import { MAX_SENTENCE_CHARACTERS, MAX_SENTENCES_RANKED, summaryCapability, type SummaryResult } from '../../capabilities/builtin/summary.js';
+import { MAX_SENTENCE_CHARACTERS, MAX_SENTENCES_RANKED, sentencesToEmbed, summaryCapability, type SummaryResult } from '../../capabilities/builtin/summary.js';
 import { capabilitySpecSchema } from '../../capabilities/config-schema.js';
 import { parseCapabilitiesConfig } from '../../capabilities/load-config.js';
 import { lexRank } from '../../capabilities/math/lexrank.js';
+import { CapabilityRegistry } from '../../capabilities/registry.js';
+import { ManualTime } from '../../core/manual-time.js';
 import { summaryResultSchema } from '../../capabilities/result-schemas.js';
 import { loadConfig } from '../../server/config.js';
+import { recordingCapability } from '../helpers/recording-capability.js';
 import { serviceApp } from '../helpers/service-app.js';
 import { tinyBertDir } from '../helpers/tiny-bert.js';
 
@@ -24,6 +28,12 @@ t.test('sentences split on terminators before an upper-case letter or the end, a
   t.same(splitSentences(' \n\n \t').sentences, []);
   t.same(texts('no boundaries at all, just words'), ['no boundaries at all, just words']);
   t.same(texts('lower. case follows. So one split.'), ['lower. case follows.', 'So one split.']);
+  t.same(
+    texts('A line wrapped by the\nlayout goes on. A new line\nStarts a sentence.\r\nand a blank line\n\nalways ends one'),
+    ['A line wrapped by the\nlayout goes on.', 'A new line', 'Starts a sentence.\r\nand a blank line', 'always ends one'],
+    'a single line break followed by lower case is a wrapped line (PDF, OCR)',
+  );
+  t.same(texts('one\r\rtwo'), ['one', 'two'], 'two bare carriage returns are a blank line');
   const many = splitSentences('A. '.repeat(500), 10);
   t.equal(many.sentences.length, 10);
   t.equal(many.truncated, true);
@@ -48,42 +58,36 @@ t.test('lexRank puts the sentence most like the others first', async (t) => {
   t.same(lexRank([[0, 0], [0, 0]]), [1, 1], 'zero vectors rank evenly, no NaN');
 });
 
-/** Bag-of-words vectors over a fixed vocabulary, recording every call: a deterministic embedding. */
-function fakeDeps() {
-  const calls: string[][] = [];
-  const vocabulary = ['cat', 'mat', 'sat', 'likes', 'sleeps', 'the', 'stock', 'prices', 'rain', 'tomorrow'];
-  const deps: BuildDeps = {
-    pool: undefined as never,
-    configDir: '.',
-    repository: undefined,
-    runCapability: async (_name, batch, signal) => {
-      t.ok(signal instanceof AbortSignal, 'the execution signal is passed on');
-      calls.push([...batch]);
-      return batch.map((text) => vocabulary.map((word) => text.toLowerCase().split(/\W+/).filter((w) => w === word).length));
-    },
-  };
-  return { deps, calls };
-}
+const vocabulary = ['cat', 'mat', 'sat', 'likes', 'sleeps', 'the', 'stock', 'prices', 'rain', 'tomorrow'];
+/** Bag-of-words vectors over a fixed vocabulary: a deterministic embedding. */
+const bagOfWords = (texts: readonly string[]) => texts.map((text) => vocabulary.map((word) => text.toLowerCase().split(/\W+/).filter((w) => w === word).length));
 
+/**
+ * A summary over a recording bag-of-words `embedding`, run through a real batcher (the sentences
+ * are derived texts of the embedding, so only a batch computes them); `embedding.executions`
+ * records the texts of each embedding execution.
+ */
 function summary(params: Record<string, unknown> = {}) {
-  const { deps, calls } = fakeDeps();
+  const embedding = recordingCapability('embedding', [], { results: bagOfWords });
   const spec = capabilitySpecSchema.parse({ name: 'summary', kind: 'summary', dependsOn: ['embedding'], params });
   if (spec.kind !== 'summary') throw new Error('not a summary spec');
-  const capability = summaryCapability(spec, deps);
-  const run = (input: string[]) => capability.run(input, { dependencies: new Map(), signal: new AbortController().signal }) as Promise<SummaryResult[]>;
-  return { run, calls };
+  const capability = summaryCapability(spec);
+  const batcher = new Batcher(new CapabilityRegistry().register(embedding, capability), { windowMs: 1, maxBatchTexts: 64 });
+  const run = async (input: string[]) => (await batcher.submit({ texts: input, capabilities: ['summary'] })).results.map((r) => r.summary as SummaryResult);
+  return { run, embedding, batcher, capability };
 }
 
 const story = 'The cat sat on the mat. Stock prices fell. The cat likes the mat. Rain tomorrow. The cat sleeps on the mat.';
 
 t.test('the central sentences come back in document order with offsets', async (t) => {
-  const { run, calls } = summary();
+  const { run, embedding } = summary();
   const [result] = await run([story]);
+  const calls = embedding.executions.map((e) => e.texts);
   t.same(result?.sentences.map((s) => s.text), ['The cat sat on the mat.', 'The cat likes the mat.', 'The cat sleeps on the mat.']);
   for (const s of result?.sentences ?? []) t.equal(story.slice(s.start, s.end), s.text);
   t.equal(Math.max(...(result?.sentences ?? []).map((s) => s.score)), 1);
   t.equal(result?.truncated, false);
-  t.equal(calls.length, 1);
+  t.same(calls, [texts(story)], 'one embedding execution over the sentences; the whole text is not embedded');
   t.ok(summaryResultSchema.safeParse(result).success, 'matches the documented result schema');
 });
 
@@ -103,7 +107,7 @@ t.test('budgets in sentences and characters', async (t) => {
 });
 
 t.test('edge cases give defined results without reaching the model', async (t) => {
-  const { run, calls } = summary({ maxCharacters: 100 });
+  const { run, embedding } = summary({ maxCharacters: 100 });
   const huge = 'word '.repeat(200_000);
   const [empty, single, boundless, big] = await run(['', 'Just one sentence.', 'no boundaries here at all', huge]);
   t.same(empty, { sentences: [], truncated: false });
@@ -111,21 +115,88 @@ t.test('edge cases give defined results without reaching the model', async (t) =
   t.same(boundless?.sentences.map((s) => s.text), ['no boundaries here at all']);
   t.equal(big?.sentences[0]?.text.length, 100);
   t.equal(big?.truncated, true);
-  t.same(calls, [], 'single sentences need no embedding');
+  t.same(embedding.executions, [], 'single sentences need no embedding');
   const [unbounded] = await summary().run([huge]);
   t.equal(unbounded?.sentences[0]?.text.length, MAX_SENTENCE_CHARACTERS);
   t.equal(unbounded?.truncated, true);
 });
 
-t.test('only the first sentences are ranked; all texts of an execution share one embedding call', async (t) => {
-  const { run, calls } = summary();
-  const long = 'The cat sat. '.repeat(MAX_SENTENCES_RANKED + 50);
+t.test('only the first sentences are ranked; all texts of a batch share one embedding execution', async (t) => {
+  const { run, embedding } = summary();
+  const long = Array.from({ length: MAX_SENTENCES_RANKED + 50 }, (_, i) => `The cat sat ${i} times.`).join(' ');
   const [first, second] = await run([long, story]);
   t.equal(first?.truncated, true);
-  t.ok((first?.sentences.at(-1)?.end ?? Infinity) <= long.indexOf('The cat sat.', 13 * (MAX_SENTENCES_RANKED - 1)) + 12);
+  t.ok((first?.sentences.at(-1)?.end ?? Infinity) <= long.indexOf(`The cat sat ${MAX_SENTENCES_RANKED - 1} times.`) + 30);
   t.equal(second?.sentences.length, 3);
-  t.equal(calls.length, 1);
-  t.equal(calls[0]?.length, MAX_SENTENCES_RANKED + 5);
+  t.equal(embedding.executions.length, 1);
+  t.equal(embedding.executions[0]?.texts.length, MAX_SENTENCES_RANKED + 5);
+  t.same(sentencesToEmbed(long).length, MAX_SENTENCES_RANKED);
+});
+
+t.test('repeated sentences are embedded once and chosen once', async (t) => {
+  const { run, embedding } = summary({ maxSentences: 2 });
+  const repeated = 'The cat sat. '.repeat(10) + 'Stock prices fell.';
+  const [result] = await run([repeated]);
+  t.same(embedding.executions.map((e) => e.texts), [['The cat sat.', 'Stock prices fell.']]);
+  t.same(result?.sentences.map((s) => s.text), ['The cat sat.', 'Stock prices fell.'], 'a repeat of a chosen sentence is not chosen again');
+  for (const s of result?.sentences ?? []) t.equal(repeated.slice(s.start, s.end), s.text);
+});
+
+t.test('sentences share the embedding execution with other requests of the batch, and every result is exact', async (t) => {
+  const time = new ManualTime();
+  const embedding = recordingCapability('embedding', [], { results: bagOfWords });
+  const spec = capabilitySpecSchema.parse({ name: 'summary', kind: 'summary', dependsOn: ['embedding'], params: { maxSentences: 2 } });
+  if (spec.kind !== 'summary') throw new Error('not a summary spec');
+  const stats = new BatchStats();
+  const batcher = new Batcher(new CapabilityRegistry().register(embedding, summaryCapability(spec)), { windowMs: 5, maxBatchTexts: 64, mode: 'fixed' }, { time, observer: stats });
+  const alone = summary({ maxSentences: 2 });
+  const expected = await alone.run([story]);
+
+  const a = batcher.submit({ texts: [story], capabilities: ['summary'] });
+  const b = batcher.submit({ texts: ['Rain tomorrow.', 'The cat likes fish'], capabilities: ['embedding'] });
+  const c = batcher.submit({ texts: [story, 'Stock prices fell. The cat likes the mat.'], capabilities: ['summary', 'embedding'] });
+  time.advance(5);
+  const [ra, rb, rc] = await Promise.all([a, b, c]);
+  t.equal(embedding.executions.length, 1, 'one embedding execution for the whole batch');
+  t.same(
+    [...(embedding.executions[0]?.texts ?? [])].sort(),
+    [...new Set(['Rain tomorrow.', 'The cat likes fish', story, 'Stock prices fell. The cat likes the mat.', ...texts(story), 'Stock prices fell.', 'The cat likes the mat.'])].sort(),
+    "the batch's own texts that need an embedding and every sentence, each once",
+  );
+  t.same(ra.results[0]?.summary, expected[0]);
+  t.same(rc.results[0]?.summary, expected[0]);
+  t.same(rb.results.map((r) => r.embedding), bagOfWords(['Rain tomorrow.', 'The cat likes fish']), "a sentence and another request's text share one result");
+  t.same(rc.results[1]?.embedding, bagOfWords(['Stock prices fell. The cat likes the mat.'])[0]);
+  t.same(rc.results[1]?.summary, (await alone.run(['Stock prices fell. The cat likes the mat.']))[0]);
+  t.equal(ra.batch.texts, 4, 'the batch reports its own distinct texts, not the sentences');
+  const snapshot = stats.snapshot();
+  t.equal(snapshot.executions.actual, 2, 'embedding and summary once each');
+  t.equal(snapshot.capabilities.embedding?.texts, embedding.executions[0]?.texts.length, 'the sentences embedded are counted');
+});
+
+t.test("a failed embedding fails the summary with DEPENDENCY_FAILED, and only the requests that need it", async (t) => {
+  const embedding = recordingCapability('embedding', [], { fail: (batch) => batch.some((text) => text.includes('explode')) });
+  const spec = capabilitySpecSchema.parse({ name: 'summary', kind: 'summary', dependsOn: ['embedding'] });
+  if (spec.kind !== 'summary') throw new Error('not a summary spec');
+  const stats = recordingCapability('stats');
+  const batcher = new Batcher(new CapabilityRegistry().register(embedding, summaryCapability(spec), stats), { windowMs: 1, maxBatchTexts: 64 });
+  const [failed, bystander] = await Promise.all([
+    batcher.submit({ texts: ['It will explode. Then calm.'], capabilities: ['summary'] }),
+    batcher.submit({ texts: ['fine'], capabilities: ['stats'] }),
+  ]);
+  t.same(failed.failures.map((f) => f.code), ['DEPENDENCY_FAILED']);
+  t.same(bystander.failures, []);
+  t.same(bystander.results, [{ stats: 'stats(fine)' }]);
+});
+
+t.test('a summary run outside a batch fails loudly; a derived dependency must be listed', async (t) => {
+  const { capability } = summary();
+  await t.rejects(capability.run([story], { dependencies: new Map(), signal: new AbortController().signal }), /only inside a batch/);
+  const embedding = recordingCapability('embedding');
+  t.throws(
+    () => new CapabilityRegistry().register(embedding, { ...capability, dependsOn: [] }),
+    { code: 'UNKNOWN_DEPENDENCY', names: ['embedding'] },
+  );
 });
 
 t.test('a summary capability over the tiny BERT through /classify', async (t) => {

@@ -49,6 +49,16 @@ t.test('the default models serve real results', async (t) => {
   t.equal(delivery?.recommendations.items[0].id.includes('delivery') || delivery?.recommendations.items[0].id === 'track-order', true);
   t.same(results.map((r) => r.language.language), ['eng', 'eng', 'eng']);
 
+  const report =
+    'The reservoirs of the town are nearly empty after a dry summer. The town band played in the park on Sunday. ' +
+    'Water demand keeps rising while the reservoirs shrink. Leaking water mains waste a fifth of the water supply.';
+  const summarised = await app.inject({ method: 'POST', url: '/classify', payload: { texts: [report], capabilities: ['summary'] } });
+  t.equal(summarised.statusCode, 200, summarised.body);
+  const summary = (summarised.json() as { results: { summary: { sentences: { text: string; start: number; end: number }[] } }[] }).results[0]?.summary;
+  t.equal(summary?.sentences.length, 3, 'the default summary: three sentences');
+  for (const s of summary?.sentences ?? []) t.equal(report.slice(s.start, s.end), s.text);
+  t.notOk(summary?.sentences.some((s) => s.text.includes('band')), 'the aside about the band is left out');
+
   const capabilities = (await app.inject({ url: '/capabilities' })).json() as { capabilities: any[] };
   const embedding = capabilities.capabilities.find((c) => c.name === 'embedding');
   t.match(embedding, { model: 'use-lite', backend: 'tfjs', device: 'wasm', available: true });
