@@ -1,12 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { type BatchObserver } from '../batcher/types.js';
-import { type ModelStatus } from '../models/pool.js';
+import { type ModelStatus, type PoolObserver } from '../models/pool.js';
+import { buildInfo } from './build-info.js';
+import { registerModelMetrics } from './model-metrics.js';
 
 /** What the metrics read at scrape time. */
 export interface MetricsSources {
   queuedTexts(): number;
   runningTexts(): number;
   models(): readonly ModelStatus[];
+  /** What `/health/ready` answers: started, not stopping, no model reloading. */
+  ready(): boolean;
 }
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -26,10 +30,40 @@ export class Metrics implements BatchObserver {
   readonly #requests: Counter<'outcome'>;
   readonly #texts: Counter;
   readonly #rejected: Counter<'reason'>;
+  readonly #errors: Counter<'code' | 'route'>;
+  readonly #queueWait: Histogram;
+  /** Told by every model pool the service runs (see {@link CapserveService}): per-model call timings and reloads. */
+  readonly models: PoolObserver;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'capserve_process_' });
+    // The stock names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), so stock Node.js dashboards match.
+    collectDefaultMetrics({ register: this.registry });
+    // Three of them are gauges named like counters, which promtool refuses; the same counts stay
+    // per resource type in nodejs_active_handles, nodejs_active_requests and nodejs_active_resources.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    this.models = registerModelMetrics(this.registry);
+    const build = buildInfo();
+    new Gauge({
+      name: 'capserve_build_info',
+      help: 'The running build: capserve version, Node.js version, onnxruntime-node version; always 1.',
+      labelNames: ['version', 'node', 'onnxruntime'],
+      registers,
+    }).set({ version: build.version, node: build.node, onnxruntime: build.onnxruntime }, 1);
+    new Gauge({
+      name: 'capserve_ready',
+      help: '1 while /health/ready answers 200 (started, not stopping, no model reloading), 0 otherwise.',
+      registers,
+      collect() {
+        this.set(sources.ready() ? 1 : 0);
+      },
+    });
+    this.#errors = new Counter({
+      name: 'capserve_errors_total',
+      help: 'Coded errors answered, by error code and route (HTTP route pattern, or /ws for WebSocket messages).',
+      labelNames: ['code', 'route'],
+      registers,
+    });
     this.#httpDuration = new Histogram({
       name: 'capserve_http_request_duration_seconds',
       help: 'HTTP request latency by route and status.',
@@ -72,6 +106,12 @@ export class Metrics implements BatchObserver {
       name: 'capserve_batched_requests_total',
       help: 'Requests answered by the batcher, by outcome.',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.#queueWait = new Histogram({
+      name: 'capserve_queue_wait_seconds',
+      help: 'Time a request waited in the batcher before its batch started.',
+      buckets: latencyBuckets,
       registers,
     });
     this.#texts = new Counter({ name: 'capserve_texts_total', help: 'Texts submitted to the batcher.', registers });
@@ -122,6 +162,11 @@ export class Metrics implements BatchObserver {
     this.#rejected.inc({ reason });
   }
 
+  /** A coded error answered to a client: an HTTP error response, or an `error` message on the WebSocket. */
+  errorAnswered(code: string, route: string): void {
+    this.#errors.inc({ code, route });
+  }
+
   observeHttp(method: string, route: string, status: number, seconds: number): void {
     this.#httpDuration.observe({ method, route, status: String(status) }, seconds);
   }
@@ -143,7 +188,8 @@ export class Metrics implements BatchObserver {
     this.#executions.inc({ kind: 'naive' }, event.naiveExecutions);
   }
 
-  requestFinished(event: { ok: boolean }): void {
+  requestFinished(event: { waitedMs: number; ok: boolean }): void {
     this.#requests.inc({ outcome: event.ok ? 'ok' : 'error' });
+    this.#queueWait.observe(event.waitedMs / 1000);
   }
 }

@@ -1,6 +1,27 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { type JobQueue, type QueueName, type Route } from './types.js';
 
+/** How one attempt at a queued job ended in this process; `cancelled` when its signal aborted (cancel or shutdown). */
+export type JobAttemptOutcome = 'completed' | 'failed' | 'cancelled';
+
+/** Told of every job attempt a local runner finishes; it must not throw. */
+export type JobAttemptObserver = (queue: QueueName, outcome: JobAttemptOutcome) => void;
+
+/**
+ * `capserve_job_attempts_total` on the service's registry: each attempt at a queued job this
+ * process ran, by queue and outcome (a retried job counts every attempt). Queue workers in
+ * other processes (`npm run worker`) count their own and have no `/metrics`.
+ */
+export function registerJobAttemptMetrics(registry: Registry): JobAttemptObserver {
+  const attempts = new Counter({
+    name: 'capserve_job_attempts_total',
+    help: 'Attempts at queued /process jobs run in this process, by queue and outcome (completed, failed, cancelled).',
+    labelNames: ['queue', 'outcome'],
+    registers: [registry],
+  });
+  return (queue, outcome) => attempts.inc({ queue, outcome });
+}
+
 /** What `/process` records per job. */
 export interface JobMetrics {
   routed(route: Route): void;

@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import { asCapserveError } from '../core/errors.js';
+import { type Clock, systemTime } from '../core/time.js';
 import { type ModelBackend, type RunOptions } from './types.js';
 
 interface Call {
@@ -12,6 +13,17 @@ interface Call {
   /** Stops watching the signal once the call has left the queue. */
   detach: () => void;
 }
+
+/** One backend call as the instance made it: merged texts, how long the model took, and whether it answered. */
+export interface BackendCall {
+  readonly backend: ModelBackend;
+  readonly texts: number;
+  readonly durationMs: number;
+  readonly ok: boolean;
+}
+
+/** Told of every backend call; it must not throw. Carries the timings up without the models layer knowing who reads them. */
+export type BackendCallObserver = (call: BackendCall) => void;
 
 export interface InstanceStats {
   /** Backend calls made. */
@@ -43,10 +55,14 @@ export class InstanceRunner {
   #active = 0;
   /** Texts of the group now running. */
   #activeTexts = 0;
+  readonly #onCall: BackendCallObserver | undefined;
+  readonly #time: Clock;
 
-  constructor(backend: ModelBackend, maxCallTexts: number) {
+  constructor(backend: ModelBackend, maxCallTexts: number, observe: { readonly onCall?: BackendCallObserver; readonly time?: Clock } = {}) {
     this.#backend = backend;
     this.#maxCallTexts = Math.max(1, maxCallTexts);
+    this.#onCall = observe.onCall;
+    this.#time = observe.time ?? systemTime;
   }
 
   get backend(): ModelBackend {
@@ -160,8 +176,16 @@ export class InstanceRunner {
   async #call(texts: readonly string[]): Promise<Float32Array[]> {
     this.#calls += 1;
     this.#texts += texts.length;
-    const outputs = await this.#backend.run(texts);
-    if (outputs.length !== texts.length) throw new Error(`model "${this.#backend.info.name}" returned ${outputs.length} outputs for ${texts.length} texts`);
-    return outputs;
+    const backend = this.#backend;
+    const began = this.#time.now();
+    let ok = false;
+    try {
+      const outputs = await backend.run(texts);
+      if (outputs.length !== texts.length) throw new Error(`model "${backend.info.name}" returned ${outputs.length} outputs for ${texts.length} texts`);
+      ok = true;
+      return outputs;
+    } finally {
+      this.#onCall?.({ backend, texts: texts.length, durationMs: this.#time.now() - began, ok });
+    }
   }
 }

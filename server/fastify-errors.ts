@@ -2,6 +2,7 @@ import { type FastifyError, type FastifyInstance, type FastifyReply } from 'fast
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { CapserveError } from '../core/errors.js';
 import { validationError } from '../core/format-issues.js';
+import { noteAnsweredError } from './answered-error.js';
 
 /** Fastify errors that are the client's fault, mapped onto our codes. */
 const clientErrors: Record<string, CapserveError['code']> = {
@@ -65,12 +66,14 @@ export function answerErrors(app: FastifyInstance, shape: ErrorShape, options: {
       request.log.error({ err: mapped, code: mapped.code }, mapped.message);
     }
     setErrorHeaders(reply, mapped);
+    noteAnsweredError(reply, mapped.code);
     const { status, body } = shape(mapped);
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   if (options.notFound) {
     app.setNotFoundHandler((request, reply) => {
       const { status, body } = shape(new CapserveError('NOT_FOUND', `no route ${request.method} ${request.url}`));
+      noteAnsweredError(reply, 'NOT_FOUND');
       return reply.code(status).type('application/json; charset=utf-8').send(body);
     });
   }
