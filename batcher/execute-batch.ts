@@ -1,6 +1,9 @@
 import { type CapabilityRegistry } from '../capabilities/registry.js';
 import { CapserveError, isCapserveError, messageOf } from '../core/errors.js';
+import { gatherBatchTexts } from './batch-texts.js';
 import { type QueuedRequest } from './queued-request.js';
+import { type BatchTrace, startBatchSpan } from './batch-tracing.js';
+import { contextWith, endSpan, startSpan, withContext } from '../core/tracing.js';
 import { type Claim, type ResultStore } from './result-store.js';
 import { type BatchObserver, type CapabilityFailure } from './types.js';
 import { type Time } from '../core/time.js';
@@ -22,7 +25,8 @@ export interface ExecuteBatchDeps {
 /**
  * Runs one closed batch. Identical texts are computed once; each capability needed by any
  * request runs exactly once, over the union of the distinct texts of the requests that need it
- * (directly or as a dependency), after its dependencies and concurrently with unrelated branches.
+ * (directly or as a dependency, and the texts a capability derives for it, such as a summary's
+ * sentences), after its dependencies and concurrently with unrelated branches.
  * Every live request is then answered with exactly its own texts and capabilities.
  */
 export async function executeBatch(
@@ -30,22 +34,29 @@ export async function executeBatch(
   entries: readonly QueuedRequest[],
   deps: ExecuteBatchDeps,
 ): Promise<void> {
+  const trace = startBatchSpan(batchId, entries.map((entry) => entry.trace));
+  try {
+    await runBatch(batchId, entries, deps, trace);
+    endSpan(trace.span);
+  } catch (error) {
+    endSpan(trace.span, error);
+    throw error;
+  }
+}
+
+/** {@link executeBatch} inside its `batch` span; each capability execution is a `capability <name>` span under it. */
+async function runBatch(batchId: number, entries: readonly QueuedRequest[], deps: ExecuteBatchDeps, trace: BatchTrace): Promise<void> {
   const { registry, time, observer } = deps;
   const startedAt = time.now();
-  const texts: string[] = [];
-  const textIndex = new Map<string, number>();
-  const textIds = entries.map((entry) =>
-    entry.request.texts.map((text) => {
-      let id = textIndex.get(text);
-      if (id === undefined) {
-        id = texts.length;
-        texts.push(text);
-        textIndex.set(text, id);
-      }
-      return id;
-    }),
+  const { texts, own, textIds, demands, derivedIds, derivationFailures } = gatherBatchTexts(
+    registry,
+    entries.map((entry) => ({ texts: entry.request.texts, capabilities: entry.capabilities })),
   );
-  observer.batchStarted?.({ id: batchId, requests: entries.length, texts: textIds.flat().length, uniqueTexts: texts.length });
+  observer.batchStarted?.({ id: batchId, requests: entries.length, texts: textIds.flat().length, uniqueTexts: own });
+  trace.span.setAttributes({ 'capserve.batch.texts': textIds.flat().length, 'capserve.batch.unique_texts': texts.length });
+  /** Whether request `k` needs capability `name` over any of `ids` (all of its texts when `ids` is undefined). */
+  const needs = (k: number, name: string, ids?: ReadonlySet<number>): boolean =>
+    (demands[k] ?? []).some((demand) => demand.capabilities.has(name) && (ids === undefined || demand.ids.some((id) => ids.has(id))));
 
   const outcomes = new Map<string, Promise<Outcome>>();
   let executions = 0;
@@ -65,8 +76,13 @@ export async function executeBatch(
     // then no longer pull their texts through the rest of the DAG.
     const needed = new Set<number>();
     entries.forEach((entry, k) => {
-      if (!entry.settled && entry.closure.has(name)) for (const id of textIds[k] ?? []) needed.add(id);
+      if (entry.settled) return;
+      for (const demand of demands[k] ?? []) if (demand.capabilities.has(name)) for (const id of demand.ids) needed.add(id);
     });
+    const derivationFailure = derivationFailures.get(name);
+    if (derivationFailure !== undefined) {
+      return { ok: false, code: 'CAPABILITY_FAILED', message: `capability "${name}" could not derive its texts: ${derivationFailure}` };
+    }
     if (needed.size === 0) return { ok: true, results: new Map() };
     const ids = [...needed].sort((a, b) => a - b);
 
@@ -82,7 +98,9 @@ export async function executeBatch(
     }
     const claims = own.map((id) => deps.store?.claim(name, texts[id] ?? ''));
     const began = time.now();
-    let outcome = await compute(name, own, dependencyOutcomes, claims);
+    const span = startSpan(`capability ${name}`, { attributes: { 'capserve.capability': name, 'capserve.batch.id': batchId, 'capserve.texts': ids.length } }, trace.context);
+    const inSpan = contextWith(span, trace.context);
+    let outcome = await withContext(inSpan, () => compute(name, own, dependencyOutcomes, claims));
     // A borrowed computation that failed elsewhere is computed here (its failure may not be ours).
     const retry: number[] = [];
     for (const [id, promise] of borrowed) {
@@ -92,9 +110,11 @@ export async function executeBatch(
         retry.push(id);
       }
     }
-    if (outcome.ok && retry.length > 0) outcome = merge(outcome, await compute(name, retry, dependencyOutcomes, []));
+    if (outcome.ok && retry.length > 0) outcome = merge(outcome, await withContext(inSpan, () => compute(name, retry, dependencyOutcomes, [])));
     if (outcome.ok) outcome = { ok: true, results: new Map([...results, ...outcome.results]) };
     observer.capabilityFinished?.({ batchId, capability: name, texts: ids.length, durationMs: time.now() - began, ok: outcome.ok });
+    span.setAttributes({ 'capserve.capability.computed': own.length + retry.length, 'capserve.capability.shared': ids.length - own.length - retry.length });
+    endSpan(span, outcome.ok ? undefined : outcome);
     if (outcome.ok) stream(name, outcome.results);
     return outcome;
   };
@@ -107,19 +127,28 @@ export async function executeBatch(
     claims: readonly (Claim | undefined)[],
   ): Promise<Outcome> => {
     if (ids.length === 0) return { ok: true, results: new Map() };
+    const capability = registry.get(name);
+    const derivedFrom = capability.derived?.dependency;
     const dependencies = new Map<string, unknown[]>();
+    let derived: unknown[][] | undefined;
     for (const [dependency, outcome] of dependencyOutcomes) {
-      if (outcome?.ok === true) dependencies.set(dependency, ids.map((id) => outcome.results.get(id)));
+      if (outcome?.ok !== true) continue;
+      if (dependency === derivedFrom) {
+        const byText = derivedIds.get(name);
+        derived = ids.map((id) => (byText?.get(id) ?? []).map((derivedId) => outcome.results.get(derivedId)));
+        if (capability.derived?.only === true) continue;
+      }
+      dependencies.set(dependency, ids.map((id) => outcome.results.get(id)));
     }
     executions += 1;
     const wanted = new Set(ids);
-    const execution = executionSignal(entries.filter((entry, k) => entry.closure.has(name) && (textIds[k] ?? []).some((id) => wanted.has(id))));
+    const execution = executionSignal(entries.filter((_, k) => needs(k, name, wanted)));
     let outcome: Outcome;
     try {
       const results = await withTimeLimit(
-        registry.get(name).run(
+        capability.run(
           ids.map((id) => texts[id] ?? ''),
-          { dependencies, signal: execution.signal },
+          { dependencies, signal: execution.signal, ...(derived === undefined ? {} : { derived }) },
         ),
         deps,
       );
@@ -186,11 +215,12 @@ export async function executeBatch(
       if (!entry.settled) {
         observer.requestFinished?.({ texts: entry.request.texts.length, waitedMs, ok: failures.length === 0 });
       }
-      entry.resolve({ results, failures, batch: { id: batchId, texts: texts.length, requests: entries.length, waitedMs } });
+      entry.resolve({ results, failures, batch: { id: batchId, texts: own, requests: entries.length, waitedMs } });
     }),
   );
   const naiveExecutions = entries.reduce((sum, entry) => sum + entry.closure.size, 0);
   observer.batchFinished?.({ id: batchId, executions, capabilities: plan.length, naiveExecutions, durationMs: time.now() - startedAt });
+  trace.span.setAttribute('capserve.batch.executions', executions);
 }
 
 const timedOut = Symbol('timed out');

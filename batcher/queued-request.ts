@@ -1,4 +1,5 @@
 import { asCapserveError } from '../core/errors.js';
+import { RequestTrace } from './batch-tracing.js';
 import { type BatchReply, type BatchRequest, type RequestPriority } from './types.js';
 
 /**
@@ -15,6 +16,8 @@ export class QueuedRequest {
   /** Estimated tokens of its texts, for the window's token budget. */
   readonly tokens: number;
   readonly priority: RequestPriority;
+  /** Its trace context (where it was submitted) and its `queue wait` span. */
+  readonly trace: RequestTrace;
   readonly promise: Promise<BatchReply>;
   #resolve!: (reply: BatchReply) => void;
   #reject!: (error: unknown) => void;
@@ -28,6 +31,7 @@ export class QueuedRequest {
     this.enqueuedAt = enqueuedAt;
     this.tokens = tokens;
     this.priority = request.priority ?? 'normal';
+    this.trace = new RequestTrace(request.texts.length);
     this.promise = new Promise<BatchReply>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -54,11 +58,15 @@ export class QueuedRequest {
   }
 
   resolve(reply: BatchReply): void {
-    if (this.#settle()) this.#resolve(reply);
+    if (!this.#settle()) return;
+    this.trace.left();
+    this.#resolve(reply);
   }
 
   reject(error: unknown): void {
-    if (this.#settle()) this.#reject(error);
+    if (!this.#settle()) return;
+    this.trace.left(error);
+    this.#reject(error);
   }
 
   #settle(): boolean {

@@ -12,6 +12,7 @@ import { type CapabilitySpec } from '../capabilities/config-schema.js';
 import { type LoadFailurePolicy, type ModelPool } from '../models/pool.js';
 import { type ModelInfo, type TokenizedText } from '../models/types.js';
 import { CapserveError } from '../core/errors.js';
+import { endSpan, startSpan } from '../core/tracing.js';
 import { Metrics } from './metrics.js';
 
 export type Phase = 'starting' | 'ready' | 'stopping' | 'stopped';
@@ -96,7 +97,9 @@ export class CapserveService {
       queuedTexts: () => this.#batcher?.queuedTexts ?? 0,
       runningTexts: () => this.#batcher?.runningTexts ?? 0,
       models: () => this.pool.status(),
+      ready: () => this.ready,
     });
+    this.#pool.observe(this.metrics.models);
   }
 
   get logger(): FastifyBaseLogger {
@@ -134,6 +137,7 @@ export class CapserveService {
   async reload(pool: ModelPool, build: (pool: ModelPool) => Promise<BuiltCapabilities>, options: ReloadOptions = {}): Promise<void> {
     if (this.#phase !== 'ready') throw new CapserveError(this.#phase === 'starting' ? 'NOT_READY' : 'SHUTTING_DOWN');
     let built: BuiltCapabilities;
+    pool.observe(this.metrics.models);
     try {
       built = await this.#prepare(pool, build);
       this.#checkNothingLost(built, options.require ?? []);
@@ -212,28 +216,35 @@ export class CapserveService {
 
   /** Runs a request's capabilities over its texts: checks it against the registry, then queues it in the batcher. */
   analyse(request: BatchRequest): Promise<BatchReply> {
+    // The decision only: the request's wait and run are its `queue wait` and the batch's spans.
+    const admission = startSpan('admission', { attributes: { 'capserve.texts': request.texts.length } });
+    const refuse = (error: unknown): Promise<never> => {
+      endSpan(admission, error);
+      return Promise.reject(error);
+    };
     const batcher = this.#batcher;
     const capabilities = this.#capabilities;
-    if (this.#phase === 'stopping' || this.#phase === 'stopped') return Promise.reject(new CapserveError('SHUTTING_DOWN'));
-    if (batcher === undefined || capabilities === undefined) return Promise.reject(new CapserveError('NOT_READY'));
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') return refuse(new CapserveError('SHUTTING_DOWN'));
+    if (batcher === undefined || capabilities === undefined) return refuse(new CapserveError('NOT_READY'));
     const overloaded = this.#admit(batcher, request.texts.length);
     if (overloaded !== undefined) {
       this.metrics.rejected('overloaded');
-      return Promise.reject(overloaded);
+      return refuse(overloaded);
     }
     try {
       checkRequested(request.capabilities, capabilities.registry.names());
     } catch (error) {
-      return Promise.reject(error);
+      return refuse(error);
     }
     const blocked = capabilities.registry.resolve(request.capabilities).filter((name) => capabilities.unavailable.has(name));
     if (blocked.length > 0) {
-      return Promise.reject(
+      return refuse(
         new CapserveError('CAPABILITY_UNAVAILABLE', blocked.map((name) => `${name}: ${capabilities.unavailable.get(name)}`).join('; '), {
           details: { unavailable: blocked },
         }),
       );
     }
+    endSpan(admission);
     const onReply = this.#options.onReply;
     if (onReply === undefined) return batcher.submit(request);
     return batcher.submit(request).then((reply) => {

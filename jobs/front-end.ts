@@ -8,6 +8,7 @@ import { type Registry } from 'prom-client';
 import { checkRequested } from '../capabilities/check-requested.js';
 import { CapserveError } from '../core/errors.js';
 import { type JobMetrics, registerJobMetrics } from './job-metrics.js';
+import { jobTraceField } from './job-trace.js';
 import { type Spool, type SpooledFile } from './spool.js';
 import {
   isMediaCapability,
@@ -101,18 +102,19 @@ export class ProcessFrontEnd {
     this.#options.spool.admit(bytes);
   }
 
-  async submit(input: ProcessInput, signal?: AbortSignal): Promise<ProcessOutcome> {
+  /** `logger`: the submitting request's, so the job's lines carry its request id. @default the front-end's logger */
+  async submit(input: ProcessInput, signal?: AbortSignal, logger?: FastifyBaseLogger): Promise<ProcessOutcome> {
     const file = input.file;
     try {
-      return await this.#submit(input, signal);
+      return await this.#submit(input, signal, logger ?? this.#options.logger);
     } catch (error) {
       if (file !== undefined) await this.#options.spool.release(file.path);
       throw error;
     }
   }
 
-  async #submit(input: ProcessInput, signal?: AbortSignal): Promise<ProcessOutcome> {
-    const { service, queues, logger } = this.#options;
+  async #submit(input: ProcessInput, signal: AbortSignal | undefined, logger: FastifyBaseLogger): Promise<ProcessOutcome> {
+    const { service, queues } = this.#options;
     this.#checkPhase();
     if ((input.text === undefined) === (input.file === undefined)) {
       throw new CapserveError('VALIDATION_ERROR', 'give exactly one of "text" or a file');
@@ -154,6 +156,7 @@ export class ProcessFrontEnd {
         ...(input.text === undefined ? {} : { text: input.text }),
         ...(file === undefined ? {} : await this.#carry(file)),
         ...(input.fileName === undefined ? {} : { fileName: input.fileName }),
+        ...jobTraceField(),
       },
       { priority: input.priority, attempts: this.#options.jobAttempts },
     );

@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { CapserveError, isCapserveError, messageOf } from '../core/errors.js';
 import { type CostCurve, type CostCurveOptions, measureCostCurve } from './cost-curve.js';
-import { InstanceRunner } from './instance-runner.js';
+import { type BackendCall, InstanceRunner } from './instance-runner.js';
+import { startModelSpan } from './model-span.js';
+import { endSpan } from '../core/tracing.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { type PaddingStats, sumPadding } from './length-buckets.js';
 import { describeSource, resolveModelSource } from './resolve-source.js';
@@ -9,6 +11,7 @@ import { loadTextTokenizer, type TextTokenizer, type TokenizerLoader } from './t
 import {
   type BackendKind,
   type BackendLoader,
+  type Device,
   type LoadOptions,
   type ModelBackend,
   type ModelInfo,
@@ -20,6 +23,26 @@ import { type Clock, systemTime } from '../core/time.js';
 
 /** `reloading`: an instance crashed (its worker thread died) and is being loaded again. */
 export type ModelState = 'pending' | 'loading' | 'ready' | 'reloading' | 'failed';
+
+/** One backend call of a model, after queued calls were merged: what the model really ran. */
+export interface ModelCallEvent {
+  readonly model: string;
+  readonly device: Device;
+  /** Texts in the call: the batch size the model saw. */
+  readonly texts: number;
+  readonly durationMs: number;
+  readonly ok: boolean;
+}
+
+/**
+ * What a pool tells as it works; the engine's metrics implement it, so the models layer times
+ * its calls without knowing who reads the timings. Methods must not throw.
+ */
+export interface PoolObserver {
+  modelCalled?(event: ModelCallEvent): void;
+  /** One attempt to load a crashed instance again; `ok: false` attempts repeating are a reload loop. */
+  instanceReloaded?(event: { readonly model: string; readonly ok: boolean }): void;
+}
 
 /** What `/health/ready`, `/capabilities` and `/metrics` report about one model. */
 /** How a pool runs its models, beyond what each model's spec says. */
@@ -83,6 +106,7 @@ export class ModelPool {
   readonly #loadTokenizer: TokenizerLoader;
   /** Each model's main-thread tokenizer, loaded on its first {@link tokenize} call. */
   readonly #tokenizers = new Map<string, Promise<TextTokenizer>>();
+  readonly #observers: PoolObserver[] = [];
   #closed = false;
 
   constructor(
@@ -121,7 +145,7 @@ export class ModelPool {
         entry.resolved = spec;
         for (let i = 0; i < spec.instances; i += 1) {
           const backend = await this.#loaders[spec.backend](spec, threadsFor(spec, this.#options));
-          entry.instances.push(new InstanceRunner(backend, this.#maxCallTexts));
+          entry.instances.push(new InstanceRunner(backend, this.#maxCallTexts, { time: this.#time, onCall: (call) => this.#called(entry.spec.name, call) }));
         }
         entry.loadMs = this.#time.now() - began;
         await this.#measure(entry);
@@ -176,6 +200,27 @@ export class ModelPool {
     }
     const padding = backend.padding?.();
     if (padding !== undefined) this.#measuredPadding.set(backend, padding);
+  }
+
+  /** Adds an observer of model calls and instance reloads (see {@link PoolObserver}). */
+  observe(observer: PoolObserver): void {
+    this.#observers.push(observer);
+  }
+
+  #called(model: string, call: BackendCall): void {
+    const event: ModelCallEvent = { model, device: call.backend.info.device, texts: call.texts, durationMs: call.durationMs, ok: call.ok };
+    this.#tell((observer) => observer.modelCalled?.(event));
+  }
+
+  /** An observer that throws must not fail the call or the reload it watches. */
+  #tell(notify: (observer: PoolObserver) => void): void {
+    for (const observer of this.#observers) {
+      try {
+        notify(observer);
+      } catch {
+        // Observers report; a broken one loses its report, nothing else.
+      }
+    }
   }
 
   /** The cost curve measured when `name` loaded; undefined when not measured. */
@@ -252,9 +297,13 @@ export class ModelPool {
     for (const instance of alive) {
       if (instance.depth < chosen.depth) chosen = instance;
     }
+    const span = startModelSpan(name, chosen.backend.info, texts, chosen.depth);
     try {
-      return await chosen.run(texts, options);
+      const outputs = await chosen.run(texts, options);
+      endSpan(span);
+      return outputs;
     } catch (error) {
+      endSpan(span, error);
       if (!chosen.alive) this.#recover(entry, chosen);
       throw error;
     }
@@ -317,12 +366,14 @@ export class ModelPool {
             return;
           }
           instance.replaceBackend(backend);
+          this.#tell((observer) => observer.instanceReloaded?.({ model: entry.spec.name, ok: true }));
           this.#recovering.delete(instance);
           if (this.#recovering.size === 0 || ![...this.#recovering].some((i) => entry.instances.includes(i))) entry.state = 'ready';
           delete entry.error;
           return;
         } catch (error) {
           entry.error = `reload failed: ${messageOf(error)}`;
+          this.#tell((observer) => observer.instanceReloaded?.({ model: entry.spec.name, ok: false }));
           await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** attempt)));
         }
       }
