@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createServer } from './create-server.js';
 import { checkExposure } from './exposure.js';
+import { handleCommandLine } from './command-line.js';
 import { messageOf } from '../core/errors.js';
 
 /**
@@ -9,6 +10,11 @@ import { messageOf } from '../core/errors.js';
  * every model, then accept work. SIGTERM/SIGINT drain accepted batches and jobs before exiting.
  */
 async function main(): Promise<void> {
+  const exit = handleCommandLine(process.argv.slice(2), { command: 'npm start', summary: 'capserve: the HTTP server (listens, loads every model, serves).' });
+  if (exit !== undefined) {
+    process.exitCode = exit;
+    return;
+  }
   const config = loadConfig();
   checkExposure(config);
   const logger = pino({ level: config.logLevel });

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { type ErrorDefinition, errorDefinitions } from '../../core/errors.js';
 import { type Setting } from '../../server/define-setting.js';
 import { settingGroups } from '../../server/settings.js';
+import { documentedDefault } from '../../server/setting-default.js';
+
+// The page and `--help` share it; the docs tests still reach it here.
+export { documentedDefault };
 
 /*
  * The reference pages that restate code: docs/configuration.md from the settings declaration,
@@ -48,16 +52,6 @@ export function renderErrorsPage(): string {
     '*Retryable* says whether sending the same work again may succeed. A queued job is tried again (up to `JOB_ATTEMPTS` times in all) only after a retryable error.',
     table(['Code', 'HTTP status', 'Retryable', 'Meaning'], rows),
   ].join('\n\n') + '\n';
-}
-
-/**
- * The default as an operator would write it: the schema's own default (env spelling, e.g. `0`
- * for a switch), the declaration's text where the default is computed at start-up, else unset.
- */
-export function documentedDefault(s: Setting<unknown>): string {
-  if (s.defaultText !== undefined) return s.defaultText;
-  const fallback = inputSchema(s.schema).default;
-  return fallback === undefined ? 'unset' : code(String(fallback));
 }
 
 /** What the schema lets through: the choices, a number's bounds, a URL, or text. */

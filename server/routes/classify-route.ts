@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { replyError } from '../../batcher/reply-error.js';
 import { type BatchReply } from '../../batcher/types.js';
 import { requestSignal } from '../request-signal.js';
+import { analyseNoted } from '../request-facts.js';
 import { checkTexts } from '../check-texts.js';
 import { type CapserveService } from '../../engine/service.js';
 import { anyCapabilityResultSchema } from '../../capabilities/result-schemas.js';
@@ -73,7 +74,7 @@ export function classifyRoute(service: CapserveService, limits: ClassifyLimits):
         const deadline = requestSignal(reply, timeoutMs ?? limits.requestTimeoutMs);
         let answer: BatchReply;
         try {
-          answer = await service.analyse({ texts, capabilities, signal: deadline.signal, ...(priority === undefined ? {} : { priority }) });
+          answer = await analyseNoted(request, service, { texts, capabilities, signal: deadline.signal, ...(priority === undefined ? {} : { priority }) });
         } finally {
           deadline.clear();
         }

@@ -7,6 +7,7 @@ import { priorities } from '../../jobs/types.js';
 import { replyError } from '../../batcher/reply-error.js';
 import { CapserveError, isCapserveError, messageOf } from '../../core/errors.js';
 import { isWellFormed } from '../well-formed.js';
+import { noteBatch, noteCapabilities, noteJob } from '../request-facts.js';
 import { type ProcessFrontEnd, type ProcessInput, type ProcessOutcome } from '../../jobs/front-end.js';
 import { type Spool, type SpooledFile } from '../../jobs/spool.js';
 import { classifyResultSchema } from './classify-route.js';
@@ -76,7 +77,10 @@ export function processRoutes(frontEnd: ProcessFrontEnd, owners?: JobOwners): Fa
         reply.raw.once('close', () => {
           if (!reply.raw.writableFinished) controller.abort();
         });
-        const outcome = await frontEnd.submit(input, controller.signal);
+        noteCapabilities(request, input.capabilities);
+        const outcome = await frontEnd.submit(input, controller.signal, request.log);
+        if (outcome.kind === 'queued') noteJob(request, outcome.job.id);
+        else noteBatch(request, outcome.reply.batch.id);
         // A key's jobs can be followed on its WebSocket too; without keys, over HTTP only.
         const owner = ownerFor(identityOf(request)?.label, 'http');
         if (outcome.kind === 'queued' && owner !== undefined) owners?.record(outcome.job.id, owner);

@@ -1,4 +1,3 @@
-import { type FastifyBaseLogger } from 'fastify';
 import { validationError } from '../../core/format-issues.js';
 import { type JobEvent } from '../../jobs/types.js';
 import { asCapserveError, CapserveError, isCapserveError } from '../../core/errors.js';
@@ -6,6 +5,8 @@ import { type ProcessFrontEnd } from '../../jobs/front-end.js';
 import { jobMessageSchema as jobMessage, processMessageSchema as processMessage } from './ws-messages.js';
 import { type JobOwners } from '../job-owners.js';
 import { type WsConnection, type WsMessageHandler } from './ws-route.js';
+import { logWsMessage, type WsMessageOutcome } from './ws-message-log.js';
+import { isWellFormedRequestId } from '../request-id.js';
 
 
 /**
@@ -15,36 +16,44 @@ import { type WsConnection, type WsMessageHandler } from './ws-route.js';
  * only jobs of the socket's owner (see `JobOwners`); any other id is JOB_NOT_FOUND, as if it
  * did not exist, so ids cannot be probed either.
  */
-export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogger, owners: JobOwners): WsMessageHandler {
+export function wsJobMessages(frontEnd: ProcessFrontEnd, owners: JobOwners): WsMessageHandler {
   return (message, socket) => {
-    if (message.type !== 'process' && message.type !== 'subscribe' && message.type !== 'cancel') return false;
-    void handle(message, socket).catch((error: unknown) => {
-      if (!isCapserveError(error)) logger.error({ err: error }, 'websocket job message failed');
-      const coded = asCapserveError(error);
-      socket.send({ ...(message.id === undefined ? {} : { id: message.id }), type: 'error', ...coded.toBody().error });
-    });
+    const type = message.type;
+    if (type !== 'process' && type !== 'subscribe' && type !== 'cancel') return false;
+    const started = performance.now();
+    const jobId = typeof message.jobId === 'string' ? message.jobId : undefined;
+    handle(message, socket).then(
+      (outcome) => logWsMessage(socket.log, started, { id: message.id, type, ...outcome }),
+      (error: unknown) => {
+        if (!isCapserveError(error)) socket.log.error({ err: error }, 'websocket job message failed');
+        const coded = asCapserveError(error);
+        socket.send({ ...(message.id === undefined ? {} : { id: message.id }), type: 'error', ...coded.toBody().error });
+        logWsMessage(socket.log, started, { id: message.id, type, code: coded.code, ...(jobId !== undefined && isWellFormedRequestId(jobId) ? { jobId } : {}) });
+      },
+    );
     return true;
   };
 
-  async function handle(message: Record<string, unknown>, socket: WsConnection): Promise<void> {
+  /** What the message came to, for its log line. */
+  async function handle(message: Record<string, unknown>, socket: WsConnection): Promise<Omit<WsMessageOutcome, 'id' | 'type'>> {
     if (message.type === 'process') {
       const parsed = processMessage.safeParse(message);
       if (!parsed.success) throw validationError('message', parsed.error.issues);
       const { id: messageId, type: _type, ...input } = parsed.data;
       const started = performance.now();
-      const outcome = await frontEnd.submit(input, socket.signal);
+      const outcome = await frontEnd.submit(input, socket.signal, socket.log);
       if (outcome.kind === 'inline') {
         outcome.reply.results.forEach((result, index) => {
           for (const [capability, value] of Object.entries(result)) socket.send({ id: messageId, type: 'result', capability, index, result: value });
         });
         for (const failure of outcome.reply.failures) socket.send({ id: messageId, type: 'error', ...failure });
         socket.send({ id: messageId, type: 'done', route: outcome.plan, timingMs: performance.now() - started });
-        return;
+        return { capabilities: input.capabilities, batchIds: [outcome.reply.batch.id] };
       }
       owners.record(outcome.job.id, socket.owner);
       socket.send({ id: messageId, type: 'queued', jobId: outcome.job.id, route: outcome.plan });
       await follow(messageId, outcome.job.id, socket);
-      return;
+      return { capabilities: input.capabilities, jobId: outcome.job.id };
     }
     const parsed = jobMessage.safeParse(message);
     if (!parsed.success) throw validationError('message', parsed.error.issues);
@@ -52,9 +61,10 @@ export function wsJobMessages(frontEnd: ProcessFrontEnd, logger: FastifyBaseLogg
     if (parsed.data.type === 'cancel') {
       const record = await frontEnd.cancel(parsed.data.jobId);
       socket.send({ id: parsed.data.id, type: 'cancelled', jobId: record.id });
-      return;
+      return { jobId: record.id };
     }
     await follow(parsed.data.id, parsed.data.jobId, socket);
+    return { jobId: parsed.data.jobId };
   }
 
   /** Forwards a job's events until it ends or the socket closes. */

@@ -1,4 +1,4 @@
-import { type FastifyInstance } from 'fastify';
+import { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type WebSocket } from 'ws';
 import { validationError } from '../../core/format-issues.js';
 import { type BatchReply } from '../../batcher/types.js';
@@ -10,6 +10,9 @@ import { classifyMessageSchema, wsMessagesPath } from './ws-messages.js';
 import { access, errorResponses } from '../openapi/error-responses.js';
 import { identityOf } from '../authenticate.js';
 import { ownerFor } from '../job-owners.js';
+import { replyError } from '../../batcher/reply-error.js';
+import { logWsMessage } from './ws-message-log.js';
+import { roundMs } from '../request-log.js';
 
 
 /** Extra message types (jobs) handled by another module; returns false when it does not know the type. */
@@ -21,6 +24,8 @@ export interface WsConnection {
   readonly signal: AbortSignal;
   /** The owner of the jobs this socket creates (`JobOwners`): its key's label, else the socket itself. */
   readonly owner: string;
+  /** The upgrade request's logger: every line carries the connection's request id. */
+  readonly log: FastifyBaseLogger;
 }
 
 /**
@@ -45,9 +50,16 @@ export function registerWsRoute(
   };
   app.get('/ws', { websocket: true, schema }, (socket: WebSocket, request) => {
     const closed = new AbortController();
-    socket.once('close', () => closed.abort());
+    const opened = performance.now();
+    let messages = 0;
+    socket.once('close', (code) => {
+      closed.abort();
+      // The upgrade never reaches fastify's onResponse: this is the connection's request line.
+      request.log.info({ route: '/ws', closeCode: code, messages, durationMs: roundMs(performance.now() - opened) }, 'websocket closed');
+    });
     const connection: WsConnection = {
       signal: closed.signal,
+      log: request.log,
       owner: ownerFor(identityOf(request)?.label, 'socket') ?? '',
       send(payload) {
         if (socket.readyState !== socket.OPEN) return;
@@ -66,6 +78,7 @@ export function registerWsRoute(
     const fail = (error: unknown, id?: unknown): void => {
       const coded = asCapserveError(error);
       if (!isCapserveError(error)) request.log.error({ err: error }, 'websocket message failed');
+      service.metrics.errorAnswered(coded.code, '/ws');
       connection.send({ ...(id === undefined ? {} : { id }), type: 'error', ...coded.toBody().error });
     };
 
@@ -73,6 +86,12 @@ export function registerWsRoute(
     let windowStart = 0;
     let inWindow = 0;
     socket.on('message', (data, isBinary) => {
+      messages += 1;
+      const started = performance.now();
+      const refuse = (error: CapserveError, id?: unknown): void => {
+        fail(error, id);
+        logWsMessage(request.log, started, { id, type: 'unknown', code: error.code });
+      };
       const now = Date.now();
       if (now - windowStart >= 1000) {
         windowStart = now;
@@ -80,7 +99,7 @@ export function registerWsRoute(
       }
       inWindow += 1;
       if (inWindow > perSecond) {
-        fail(new CapserveError('RATE_LIMITED', `more than ${perSecond} messages in one second on this socket`, { details: { retryAfterSeconds: 1 } }));
+        refuse(new CapserveError('RATE_LIMITED', `more than ${perSecond} messages in one second on this socket`, { details: { retryAfterSeconds: 1 } }));
         return;
       }
       let message: unknown;
@@ -88,24 +107,36 @@ export function registerWsRoute(
         if (isBinary) throw new Error('binary frames are not accepted');
         message = JSON.parse(data.toString());
       } catch (error) {
-        fail(new CapserveError('VALIDATION_ERROR', `message is not JSON text: ${messageOf(error)}`));
+        refuse(new CapserveError('VALIDATION_ERROR', `message is not JSON text: ${messageOf(error)}`));
         return;
       }
       if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-        fail(new CapserveError('VALIDATION_ERROR', 'a message is a JSON object'));
+        refuse(new CapserveError('VALIDATION_ERROR', 'a message is a JSON object'));
         return;
       }
       const record = message as Record<string, unknown>;
       if (record.type !== undefined && record.type !== 'classify') {
         if (!extra.some((handle) => handle(record, connection))) {
-          fail(new CapserveError('VALIDATION_ERROR', `unknown message type ${JSON.stringify(record.type)}`), record.id);
+          refuse(new CapserveError('VALIDATION_ERROR', `unknown message type ${JSON.stringify(record.type)}`), record.id);
         }
         return;
       }
-      void classify(record).catch((error: unknown) => fail(error, record.id));
+      void classify(record).then(
+        (outcome) => logWsMessage(request.log, started, { id: record.id, type: 'classify', ...outcome }),
+        (error: unknown) => {
+          fail(error, record.id);
+          const capabilities = classifyMessageSchema.shape.capabilities.safeParse(record.capabilities);
+          logWsMessage(request.log, started, {
+            id: record.id,
+            type: 'classify',
+            code: asCapserveError(error).code,
+            ...(capabilities.success ? { capabilities: capabilities.data } : {}),
+          });
+        },
+      );
     });
 
-    const classify = async (raw: Record<string, unknown>): Promise<void> => {
+    const classify = async (raw: Record<string, unknown>): Promise<{ capabilities: string[]; batchIds: number[]; code?: string }> => {
       const parsed = classifyMessageSchema.safeParse(raw);
       if (!parsed.success) {
         throw validationError('message', parsed.error.issues);
@@ -134,6 +165,8 @@ export function registerWsRoute(
         batch: answer.batch,
         failed: answer.failures.map((f) => f.capability),
       });
+      const code = replyError(answer)?.code;
+      return { capabilities: body.capabilities, batchIds: [answer.batch.id], ...(code === undefined ? {} : { code }) };
     };
   });
 }

@@ -1,4 +1,4 @@
-import { type FastifyInstance } from 'fastify';
+import { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { type Test } from 'tap';
 import { type CapabilitiesConfig } from '../../capabilities/config-schema.js';
@@ -7,9 +7,13 @@ import { buildApp } from '../../server/app.js';
 import { type ServerConfig } from '../../server/config.js';
 import { createService } from '../../server/create-service.js';
 
-/** The service and HTTP app `npm start` would build for this configuration (no store, no queues), closed at teardown; not started. */
-export async function serviceApp(t: Test, config: ServerConfig, capabilities: CapabilitiesConfig): Promise<{ app: FastifyInstance; service: CapserveService }> {
-  const logger = pino({ level: 'silent' });
+/** The service and HTTP app `npm start` would build for this configuration (no store, no queues), closed at teardown; not started. Silent unless given a logger. */
+export async function serviceApp(
+  t: Test,
+  config: ServerConfig,
+  capabilities: CapabilitiesConfig,
+  logger: FastifyBaseLogger = pino({ level: 'silent' }),
+): Promise<{ app: FastifyInstance; service: CapserveService }> {
   const service = createService(config, capabilities, logger);
   const app = await buildApp({ service, config, logger });
   t.teardown(async () => {

@@ -11,19 +11,19 @@ import { until } from '../helpers/until.js';
 
 const json = { 'content-type': 'application/json' };
 
-t.test('each request gets one debug line with its request id, method, url, status and time', async (t) => {
+t.test('each request gets one info line with its request id, method, route, status and time', async (t) => {
   const server = await startTestServer(t, [recordingCapability('classification')], { logLevel: 'debug' });
   const ok = await server.post('/classify', { texts: ['a private sentence'], capabilities: ['classification'] }, { ...json, 'x-request-id': 'client-id-1' });
   t.equal(ok.status, 200);
   // Written by the onResponse hook, after the reply has gone: await it.
   const line = await server.logs.next((r) => r.msg === 'request completed' && r.reqId === 'client-id-1', 'the line of POST /classify');
-  t.match(line, { level: levels.debug, reqId: 'client-id-1', method: 'POST', url: '/classify', status: 200, ms: Number });
-  t.ok(line.ms >= 0, 'the response time in ms');
+  t.match(line, { level: levels.info, reqId: 'client-id-1', method: 'POST', route: '/classify', status: 200, durationMs: Number });
+  t.ok(line.durationMs >= 0, 'the response time in ms');
 
   const refused = await server.post('/classify', { texts: ['x'], capabilities: ['nope'] }, { ...json, 'x-request-id': 'client-id-2' });
   t.equal(refused.body.error.code, 'UNKNOWN_CAPABILITY');
   const refusedLine = await server.logs.next((r) => r.msg === 'request completed' && r.reqId === 'client-id-2', 'the line of the refused request');
-  t.match(refusedLine, { level: levels.debug, method: 'POST', url: '/classify', status: 400 });
+  t.match(refusedLine, { level: levels.info, method: 'POST', route: '/classify', status: 400, code: 'UNKNOWN_CAPABILITY' });
 
   // Without the header, each request gets an id of its own.
   await server.post('/classify', { texts: ['b'], capabilities: ['classification'] });

@@ -57,12 +57,12 @@ t.test('POST /admin/reload swaps the configuration under load without failing a 
   t.equal(logs.withMessage('configuration reloaded').length, 1, 'a rejected reload logs no swap');
   const rejections = await until(
     () => {
-      const lines = logs.withMessage('request completed').filter((r) => r.url === '/admin/reload' && r.status === 422);
+      const lines = logs.withMessage('request completed').filter((r) => r.route === '/admin/reload' && r.status === 422);
       return lines.length === 2 ? lines : undefined;
     },
     { what: 'the request lines of both rejected reloads' },
   );
-  t.match(rejections, [{ level: levels.debug, method: 'POST', reqId: String }, { level: levels.debug, method: 'POST', reqId: String }]);
+  t.match(rejections, [{ level: levels.info, method: 'POST', reqId: String, code: 'RELOAD_REJECTED' }, { level: levels.info, method: 'POST', reqId: String, code: 'RELOAD_REJECTED' }]);
 
   // The load goes on after the rejections, served by the configuration that stayed.
   const served = statuses.length;

@@ -4,6 +4,7 @@ import { CapserveError } from '../../../core/errors.js';
 import { validationError } from '../../../core/format-issues.js';
 import { type TextLimits } from '../../check-texts.js';
 import { requestSignal } from '../../request-signal.js';
+import { analyseNoted } from '../../request-facts.js';
 import { buildOutputs } from './build-outputs.js';
 import { encodeResponse } from './encode-response.js';
 import { type KserveService, findModel } from './find-model.js';
@@ -41,7 +42,7 @@ export function inferRoute(service: KserveService, limits: InferLimits): Fastify
           const texts = readTexts(parsed.data, request.body.binary, limits);
 
           const { signal, clear } = requestSignal(reply, limits.requestTimeoutMs);
-          const answer = await service.analyse({ texts, capabilities: [capability.name], signal }).finally(clear);
+          const answer = await analyseNoted(request, service, { texts, capabilities: [capability.name], signal }).finally(clear);
           const failed = replyError(answer);
           if (failed !== undefined) throw failed;
           request.log.debug({ batchId: answer.batch.id, texts: texts.length, model: capability.name }, 'v2 inference');

@@ -4,6 +4,7 @@ import { type BatchReply } from '../../../batcher/types.js';
 import { CapserveError, isCapserveError } from '../../../core/errors.js';
 import { checkTexts, type TextLimits } from '../../check-texts.js';
 import { requestSignal } from '../../request-signal.js';
+import { analyseNoted } from '../../request-facts.js';
 import { shorten, toBase64 } from './encode-embedding.js';
 import { type EmbeddingService, resolveEmbeddingModel } from './embedding-models.js';
 import { type EmbeddingsBody, embeddingsBodySchema, type EmbeddingsReply, embeddingsReplySchema, openAIErrorSchema } from './types.js';
@@ -88,7 +89,7 @@ export function embeddingsRoute(service: EmbeddingService, limits: EmbeddingsLim
         const deadline = requestSignal(reply, limits.requestTimeoutMs);
         let answer: BatchReply;
         try {
-          answer = await service.analyse({ texts, capabilities: [capability], signal: deadline.signal });
+          answer = await analyseNoted(request, service, { texts, capabilities: [capability], signal: deadline.signal });
         } finally {
           deadline.clear();
         }

@@ -3,6 +3,7 @@ import { replyError } from '../../../batcher/reply-error.js';
 import { type BatchReply } from '../../../batcher/types.js';
 import { type CapserveService } from '../../../engine/service.js';
 import { requestSignal } from '../../request-signal.js';
+import { analyseNoted } from '../../request-facts.js';
 
 /** What the TEI routes use of the service. */
 export type TeiService = Pick<CapserveService, 'analyse' | 'describeCapabilities' | 'tokenize' | 'countTokens' | 'modelBehind'>;
@@ -16,7 +17,7 @@ export async function analyseTexts(service: TeiService, reply: FastifyReply, cap
   const signal = requestSignal(reply, timeoutMs);
   let answer: BatchReply;
   try {
-    answer = await service.analyse({ texts: [...texts], capabilities: [capability], signal: signal.signal });
+    answer = await analyseNoted(reply.request, service, { texts: [...texts], capabilities: [capability], signal: signal.signal });
   } finally {
     signal.clear();
   }
