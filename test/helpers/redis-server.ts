@@ -11,6 +11,9 @@ export interface RedisServer {
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
+  /** Stops the server (SIGTERM), as an outage would; `start()` brings it back on the same port, empty. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
 }
 
 /**
@@ -30,22 +33,38 @@ export async function startRedis(t: Test): Promise<RedisServer | undefined> {
   // The free port can be taken between probing and binding; try a few.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const port = await freePort();
-    const child = spawn(REDIS_SERVER_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      await waitForPing(port, child, 10_000);
+      let child = await spawnRedis(port);
       t.teardown(() => stop(child));
-      return { url: `redis://127.0.0.1:${port}`, port };
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        port,
+        stop: () => stop(child),
+        start: async () => {
+          child = await spawnRedis(port);
+        },
+      };
     } catch (error) {
-      await stop(child);
-      lastError = new Error(`redis-server did not start on port ${port}: ${(error as Error).message}\n${output}`);
+      lastError = error;
     }
   }
   throw lastError;
+}
+
+async function spawnRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(REDIS_SERVER_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await waitForPing(port, child, 10_000);
+    return child;
+  } catch (error) {
+    await stop(child);
+    throw new Error(`redis-server did not start on port ${port}: ${(error as Error).message}\n${output}`);
+  }
 }
 
 
