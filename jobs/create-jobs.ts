@@ -4,13 +4,14 @@ import { type FastifyBaseLogger } from 'fastify';
 import { type Redis } from 'ioredis';
 import { type Registry } from 'prom-client';
 import { ProcessFrontEnd } from './front-end.js';
+import { registerJobAttemptMetrics } from './job-metrics.js';
 import { LocalJobRunner, type LocalWorkers, startLocalWorkers } from './local-runner.js';
 import { BullmqJobQueue } from './queue/bullmq-queue.js';
 import { DurableJobQueue } from './queue/durable-queue.js';
 import { type JobJournal } from './queue/job-journal.js';
 import { MemoryJobQueue } from './queue/memory-queue.js';
 import { openRedis } from './queue/redis-connection.js';
-import { type JobQueue, type JobsSettings, type QueueName, queueNames, type TextService } from './types.js';
+import { type JobQueue, type JobsSettings, type JobsSpeech, type QueueName, queueNames, type TextService } from './types.js';
 import { WorkerRegistry } from './workers/worker-registry.js';
 import { Spool } from './spool.js';
 
@@ -46,8 +47,10 @@ export function createJobs(
   config: JobsSettings,
   logger: FastifyBaseLogger,
   persistence?: JobsPersistence,
+  /** The speech-to-text recognizer for audio and video (closed with the jobs), or why there is none. */
+  speech?: JobsSpeech,
 ): Jobs {
-  const runner = new LocalJobRunner(service, config);
+  const runner = new LocalJobRunner(service, config, registerJobAttemptMetrics(metricsRegistry), speech);
   const onError = (error: unknown): void => logger.warn({ err: error }, 'job queue error');
   const retry = { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs, resultTtlMs: config.jobResultTtlMs };
   const spool = new Spool({ dir: config.spoolDir ?? path.join(tmpdir(), 'capserve-spool'), maxBytes: config.maxSpoolBytes ?? 2 ** 30 });
@@ -136,7 +139,14 @@ export function createJobs(
       await spool.open();
       await Promise.all(bullQueues.map((queue) => queue.ready()));
       if (config.queueLocalWorkers && local === undefined) {
-        local = startLocalWorkers(runner, registry, { redisUrl, concurrency: config.queueConcurrency, workerId: config.workerId, onError });
+        local = startLocalWorkers(runner, registry, {
+          redisUrl,
+          concurrency: config.queueConcurrency,
+          workerId: config.workerId,
+          onError,
+          ...(config.queueLockMs === undefined ? {} : { lockDurationMs: config.queueLockMs }),
+          ...(config.queueStalledCheckMs === undefined ? {} : { stalledIntervalMs: config.queueStalledCheckMs }),
+        });
       }
     },
     close: async (graceMs) => {

@@ -1,25 +1,37 @@
 import { freemem } from 'node:os';
 import { settlesWithin } from '../core/time.js';
+import { inSpan } from '../core/tracing.js';
+import { startJobSpan } from './job-trace.js';
 import { type MediaLimits } from './media/media-limits.js';
 import { MediaWorkers } from './media/media-workers.js';
 import { createJobProcessor } from './processors/job-processor.js';
 import { type BullmqWorkerHandle, startBullmqWorker } from './queue/bullmq-worker.js';
-import { type JobProcessor, type JobsSettings, mediaCapabilities, mediaKinds, type QueueName, queueNames, type TextService, type WorkerInfo } from './types.js';
+import { type JobProcessor, type JobsSettings, type JobsSpeech, mediaCapabilities, mediaKinds, type QueueName, queueNames, type TextService, type WorkerInfo } from './types.js';
 import { type WorkerRegistry } from './workers/worker-registry.js';
+import { type JobAttemptObserver, type JobAttemptOutcome } from './job-metrics.js';
 
 /** Runs queued jobs in this process: one processor, with the live load each queue reports for routing. */
 export class LocalJobRunner {
   readonly #service: TextService;
   readonly #config: JobsSettings;
   readonly #running = new Map<QueueName, number>();
+  readonly #speech: JobsSpeech | undefined;
   readonly processor: JobProcessor;
   /** The worker threads PDF text, image decoding and OCR run in; the front-end counts PDF pages there too. */
   readonly media: MediaWorkers;
   /** The caps a media job is checked against before anything is decoded. */
   readonly limits: MediaLimits;
 
-  constructor(service: TextService, config: JobsSettings) {
+  readonly #onAttempt: JobAttemptObserver | undefined;
+
+  /**
+   * `onAttempt` is told how each job attempt this process ran ended (the job metrics); `speech`
+   * is the recognizer audio and video jobs are transcribed with (this runner closes it).
+   */
+  constructor(service: TextService, config: JobsSettings, onAttempt?: JobAttemptObserver, speech?: JobsSpeech) {
     this.#service = service;
+    this.#onAttempt = onAttempt;
+    this.#speech = speech;
     this.#config = config;
     this.limits = {
       maxImagePixels: config.maxImagePixels ?? 40_000_000,
@@ -36,6 +48,7 @@ export class LocalJobRunner {
       // About four characters per token; a chunk is what /process would still take inline.
       chunkChars: config.maxInlineTokens * 4,
       groupSize: Math.min(config.maxBatchTexts, config.maxTextsPerRequest),
+      ...(speech === undefined ? {} : { speech }),
     });
   }
 
@@ -43,17 +56,27 @@ export class LocalJobRunner {
   processorFor(queue: QueueName): JobProcessor {
     return async (payload, context) => {
       this.#running.set(queue, (this.#running.get(queue) ?? 0) + 1);
+      let outcome: JobAttemptOutcome = 'failed';
       try {
-        return await this.processor(payload, context);
+        const { span, parent } = startJobSpan(queue, payload, context.jobId);
+        const result = await inSpan(span, () => this.processor(payload, context), parent);
+        outcome = 'completed';
+        return result;
+      } catch (error) {
+        if (context.signal.aborted) outcome = 'cancelled';
+        throw error;
       } finally {
         this.#running.set(queue, (this.#running.get(queue) ?? 1) - 1);
+        this.#onAttempt?.(queue, outcome);
       }
     };
   }
 
   /** This process as a worker of each queue, for routing and for the Redis worker registry. */
   workers(): WorkerInfo[] {
-    const capabilities = [...mediaKinds.filter((kind) => kind !== 'other'), ...this.#service.capabilityNames(), ...mediaCapabilities];
+    // `transcribe` only with a recognizer, so the planner sends speech work to workers that can do it.
+    const media = mediaCapabilities.filter((name) => name !== 'transcribe' || this.#speech?.recognizer !== undefined);
+    const capabilities = [...mediaKinds.filter((kind) => kind !== 'other'), ...this.#service.capabilityNames(), ...media];
     const freeMemoryMb = Math.round(freemem() / 2 ** 20);
     return queueNames.map((queue) => ({
       id: `${this.#config.workerId}:${queue}`,
@@ -67,6 +90,7 @@ export class LocalJobRunner {
 
   async close(): Promise<void> {
     await this.media.close();
+    await this.#speech?.recognizer?.close();
   }
 }
 
@@ -79,7 +103,16 @@ export interface LocalWorkers {
 export function startLocalWorkers(
   runner: LocalJobRunner,
   registry: WorkerRegistry,
-  options: { readonly redisUrl: string; readonly concurrency: number; readonly workerId: string; readonly onError: (error: unknown) => void },
+  options: {
+    readonly redisUrl: string;
+    readonly concurrency: number;
+    readonly workerId: string;
+    readonly onError: (error: unknown) => void;
+    /** QUEUE_LOCK_MS. @default 30000 */
+    readonly lockDurationMs?: number;
+    /** QUEUE_STALLED_CHECK_MS. @default 30000 */
+    readonly stalledIntervalMs?: number;
+  },
 ): LocalWorkers {
   const handles: BullmqWorkerHandle[] = queueNames.map((name) =>
     startBullmqWorker(name, runner.processorFor(name), {
@@ -87,6 +120,8 @@ export function startLocalWorkers(
       concurrency: options.concurrency,
       workerName: options.workerId,
       onError: options.onError,
+      ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
+      ...(options.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: options.stalledIntervalMs }),
     }),
   );
   const stopBeats = queueNames.map((queue) =>

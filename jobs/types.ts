@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type BatchReply, type BatchRequest } from '../batcher/types.js';
 import { type ErrorRecord } from '../core/errors.js';
 import { type DeviceRequest } from '../models/devices/device.js';
+import { type SpeechRecognizer } from '../models/speech/types.js';
 
 /** What a job carries: plain text, or one uploaded file of a media family. */
 export const mediaKinds = ['text', 'image', 'audio', 'video', 'document', 'other'] as const;
@@ -15,7 +16,7 @@ export type QueueName = Exclude<Route, 'inline'>;
 export const queueNames: readonly QueueName[] = ['cpu_standard', 'gpu_fallback'];
 
 /** Capabilities that belong to media jobs rather than to the text capability registry. */
-export const mediaCapabilities = ['ocr', 'document', 'metadata'] as const;
+export const mediaCapabilities = ['ocr', 'document', 'metadata', 'transcribe'] as const;
 export type MediaCapability = (typeof mediaCapabilities)[number];
 export const isMediaCapability = (name: string): name is MediaCapability => (mediaCapabilities as readonly string[]).includes(name);
 
@@ -35,6 +36,18 @@ export interface TextService {
 }
 
 /**
+ * Speech-to-text for audio and video jobs: the recognizer the capabilities file's `speech`
+ * section loaded, or why there is none. Workers list `transcribe` only with a recognizer.
+ */
+export interface JobsSpeech {
+  readonly recognizer?: SpeechRecognizer;
+  /** Why transcription is unavailable (no `speech` section, its backend not installed), said in UNSUPPORTED_MEDIA. */
+  readonly unavailable?: string;
+  /** Seconds of audio per recognizer call. @default 30 */
+  readonly chunkSeconds?: number;
+}
+
+/**
  * The settings the `/process` side reads (a subset of the server configuration; see
  * docs/configuration.md for each).
  */
@@ -50,6 +63,10 @@ export interface JobsSettings {
   readonly maxBatchTexts: number;
   readonly maxTextsPerRequest: number;
   readonly device: DeviceRequest;
+  /** QUEUE_LOCK_MS: a queue worker's lock on a running job, unrenewed. @default 30000 */
+  readonly queueLockMs?: number;
+  /** QUEUE_STALLED_CHECK_MS: how often queue workers put stalled jobs back. @default 30000 */
+  readonly queueStalledCheckMs?: number;
   /** Jobs waiting or running before new ones get 429. @default 256 */
   readonly maxQueuedJobs?: number;
   /** Where uploads are spooled. @default `<os tmpdir>/capserve-spool` */
@@ -145,6 +162,11 @@ export const jobPayloadSchema = z.object({
   /** The spooled file (in-process queues): read when the job runs, deleted when it ends. */
   filePath: z.string().optional(),
   fileName: z.string().optional(),
+  /**
+   * The W3C trace context of the request that submitted the job, so that its run continues the
+   * request's trace in whichever process takes it; absent when tracing is off.
+   */
+  trace: z.object({ traceparent: z.string().max(256), tracestate: z.string().max(512).optional() }).optional(),
 });
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
 

@@ -14,6 +14,10 @@ import { registerAuth } from './authenticate.js';
 import { registerOriginCheck } from './origin-check.js';
 import { type Scheduler } from '../core/time.js';
 import { answerErrors, capserveErrorShape } from './fastify-errors.js';
+import { registerHttpTracing } from './http-tracing.js';
+import { answeredErrorCode } from './answered-error.js';
+import { requestIdOf } from './request-id.js';
+import { registerRequestLog } from './request-log.js';
 import { classifyRoute } from './routes/classify-route.js';
 import { openaiProtocol } from './protocols/openai/plugin.js';
 import { kserveProtocol } from './protocols/kserve/plugin.js';
@@ -39,7 +43,7 @@ import { type CapserveService } from '../engine/service.js';
 export interface AppOptions {
   readonly service: CapserveService;
   readonly config: Pick<ServerConfig, 'maxTextsPerRequest' | 'maxTextLength' | 'bodyLimitBytes' | 'maxUploadBytes' | 'requestTimeoutMs'> &
-    Partial<Pick<ServerConfig, 'wsMaxMessagesPerSecond' | 'wsMaxBufferedBytes' | 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'teiEmbeddingCapability' | 'teiClassifierCapability' | 'maxQueuedTexts' | 'maxBatchTexts' | 'maxBatchTokens' | 'refusalDelayMs'>>;
+    Partial<Pick<ServerConfig, 'trustProxy' | 'wsMaxMessagesPerSecond' | 'wsMaxBufferedBytes' | 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'teiEmbeddingCapability' | 'teiClassifierCapability' | 'maxQueuedTexts' | 'maxBatchTexts' | 'maxBatchTokens' | 'refusalDelayMs'>>;
   readonly logger: FastifyBaseLogger;
   /** The `/process` and `/jobs` front-end; without it those routes are absent. */
   readonly frontEnd?: ProcessFrontEnd;
@@ -85,10 +89,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             connectionsCheckingInterval: Math.min(1000, config.httpHeadersTimeoutMs),
           },
         }),
-    requestIdHeader: 'x-request-id',
-    // Per-request lines at info would dominate the log at batch-server rates; see the onResponse hook.
+    // A client's x-request-id only when well formed, else a fresh UUID (server/request-id.ts).
+    genReqId: requestIdOf,
+    // Behind a load balancer the connection's address is the balancer's; TRUST_PROXY names the
+    // balancers whose X-Forwarded-For gives the client's (rate limits, failed-login limits, logs).
+    ...(config.trustProxy === undefined || config.trustProxy.length === 0 ? {} : { trustProxy: [...config.trustProxy] }),
+    // fastify's own two lines per request (raw URL included) give way to our one (server/request-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // First, so every route's handler is wrapped and the span covers every other hook.
+  registerHttpTracing(app);
   // JSON only (and multipart on /process): a text/plain body is refused with 415, not parsed as a string.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
@@ -106,6 +116,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get(wsMessagesPath, { schema: { hide: true } }, async () => wsMessagesJsonSchema());
 
   answerErrors(app, capserveErrorShape, { notFound: true });
+  registerRequestLog(app);
   // Before the auth hook: @fastify/websocket's own hooks mark upgrade requests so that a refused
   // upgrade's socket is destroyed after its error response.
   await app.register(websocket, { options: { maxPayload: config.bodyLimitBytes } });
@@ -126,8 +137,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
-    service.metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? 'unmatched';
+    service.metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    const code = answeredErrorCode(reply);
+    if (code !== undefined) service.metrics.errorAnswered(code, route);
   });
 
   await app.register(infoRoutes(service));
@@ -160,7 +173,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     await app.register(processRoutes(frontEnd, jobOwners));
   }
-  const extra = frontEnd === undefined ? [] : [wsJobMessages(frontEnd, logger, jobOwners)];
+  const extra = frontEnd === undefined ? [] : [wsJobMessages(frontEnd, jobOwners)];
   await app.register(async (scoped) => registerWsRoute(scoped, service, config, extra));
   return app;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ModelRepository } from '../models/repository/model-repository.js';
 import { ReviewQueue } from '../review/review-queue.js';
@@ -7,6 +8,7 @@ import { type ModelJobs } from '../training/model-jobs.js';
 import { buildApp } from './app.js';
 import { type ServerConfig } from './config.js';
 import { createJobs } from '../jobs/create-jobs.js';
+import { loadSpeech } from '../models/speech/create-recognizer.js';
 import { type CapabilitySources, createService, loadConfiguredCapabilities, loadersFor, reloadCapabilities } from './create-service.js';
 import { type LifecycleMetrics, registerLifecycleMetrics } from './lifecycle-metrics.js';
 import { createModelJobs } from './model-lifecycle.js';
@@ -14,6 +16,7 @@ import { versionAdopter } from './adopt-version.js';
 import { pinVersion } from '../capabilities/pin-version.js';
 import { type CapserveService } from '../engine/service.js';
 import { watchFile } from './watch-file.js';
+import { startTracing } from './tracing.js';
 
 /** The whole server, wired: listen on `app`, then `start()`; `stop()` drains and closes everything. */
 export interface Server {
@@ -35,6 +38,8 @@ export interface Server {
  * queue and the HTTP API over them. Nothing is loaded or listening yet.
  */
 export async function createServer(config: ServerConfig, logger: FastifyBaseLogger): Promise<Server> {
+  // Off unless an OTLP endpoint is configured; installed before any route can start a span.
+  const tracing = startTracing(config, logger);
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     sqlitePath: config.sqlitePath,
@@ -70,8 +75,11 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
     readers: async (pin) => pinVersion(await loadConfiguredCapabilities(config, sources, () => {}), pin).readers,
   });
   const modelJobs = createModelJobs(service, store, repository, adoptVersion, config, logger, (job) => metrics?.jobFinished(job));
+  // A speech backend that does not load leaves transcription unavailable with its reason; the server still starts.
+  const speech = await loadSpeech(capabilities.speech, path.dirname(path.resolve(config.capabilitiesConfig)));
+  if (speech.recognizer === undefined && speech.code !== undefined) logger.warn({ code: speech.code, reason: speech.unavailable }, 'speech-to-text unavailable');
   // Without Redis the store is the record of /process jobs, so a restart keeps them.
-  const jobs = createJobs(service, service.metrics.registry, config, logger, { journal: store, leaseMs: config.jobLeaseMs });
+  const jobs = createJobs(service, service.metrics.registry, config, logger, { journal: store, leaseMs: config.jobLeaseMs }, speech);
   const app = await buildApp({
     service,
     config,
@@ -79,7 +87,12 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
     frontEnd: jobs.frontEnd,
     auth: { keys: config.apiKeys, exemptPaths: config.authExemptPaths, failureLimit: config.authFailureLimit },
     corsOrigins: config.corsOrigins,
-    rateLimit: { max: config.rateLimitMax, windowMs: config.rateLimitWindowMs, exemptPaths: config.authExemptPaths },
+    rateLimit: {
+      max: config.rateLimitMax,
+      windowMs: config.rateLimitWindowMs,
+      exemptPaths: config.authExemptPaths,
+      ...(config.redisUrl === undefined ? {} : { redis: { url: config.redisUrl, onFailure: config.rateLimitRedisFail } }),
+    },
     repository,
     adoptVersion,
     reload,
@@ -129,6 +142,8 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
       await closing;
       clearTimeout(cutOff);
       await store.close();
+      // Last, so the drain's own spans are exported too; bounded, so a dead collector cannot hold the exit.
+      await tracing.shutdown();
     },
   };
 }

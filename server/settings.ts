@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { deviceRequests } from '../models/devices/device.js';
 import { ApiKeys, parseApiKeys } from './api-keys.js';
 import { flag, int, setting, underProjectRoot } from './define-setting.js';
+import { redisFailureModes } from './shared-rate-limit-store.js';
 
 /*
  * Every setting, declared once: environment variable, configuration key, schema with default,
@@ -205,6 +206,19 @@ const access = {
     schema: int(0, 0, 10_000_000),
   }),
   rateLimitWindowMs: setting({ env: 'RATE_LIMIT_WINDOW_MS', description: 'The rate-limit window.', schema: int(60_000, 1000, 86_400_000) }),
+  rateLimitRedisFail: setting({
+    env: 'RATE_LIMIT_REDIS_FAIL',
+    description:
+      'With REDIS_URL the rate-limit counters live in Redis, so every replica enforces one limit; this says what happens while Redis does not answer. "local": each replica counts in its own memory (a client gets at most RATE_LIMIT_MAX per replica) until Redis answers again; "open": no limit; "closed": every limited request gets 503 RATE_LIMIT_UNAVAILABLE. See docs/operations.md#rate-limits.',
+    schema: z.enum(redisFailureModes).default('local'),
+  }),
+  trustProxy: setting({
+    env: 'TRUST_PROXY',
+    description:
+      'Addresses or CIDR ranges of the load balancers in front (comma-separated; `loopback`, `linklocal` and `uniquelocal` name ranges) whose `X-Forwarded-For` gives the client address, for rate limits, failed-login limits and logs. Empty: the connection\'s address, which behind a load balancer is the balancer\'s, so every client without a key shares one limit.',
+    schema: z.string().default(''),
+    resolve: (value): readonly string[] => value.split(',').map((a) => a.trim()).filter(Boolean),
+  }),
   wsMaxMessagesPerSecond: setting({
     env: 'WS_MAX_MESSAGES_PER_SECOND',
     description: 'Messages one WebSocket may send per second; past it each message gets a RATE_LIMITED error (socket kept).',
@@ -233,12 +247,23 @@ const protocols = {
 };
 
 const queues = {
-  redisUrl: setting({ env: 'REDIS_URL', description: 'Redis for the BullMQ queues; unset keeps the queues in-process.', schema: z.string().url().optional() }),
+  redisUrl: setting({ env: 'REDIS_URL', description: 'Redis for the BullMQ queues and the shared rate-limit counters (RATE_LIMIT_MAX); unset keeps the queues in-process and each process counts its own limits.', schema: z.string().url().optional() }),
   queueConcurrency: setting({ env: 'QUEUE_CONCURRENCY', description: 'Jobs each queue consumer runs at once.', schema: int(1, 1, 256) }),
   queueLocalWorkers: setting({
     env: 'QUEUE_LOCAL_WORKERS',
     description: 'Whether this server also consumes its queues (with REDIS_URL, 0 leaves them to `npm run worker`).',
     schema: flag('1'),
+  }),
+  queueLockMs: setting({
+    env: 'QUEUE_LOCK_MS',
+    description:
+      "How long a queue worker's lock on a running job lasts unrenewed (it renews it at half this). A worker that dies (killed, its machine lost) holds its jobs this long at most before they count as stalled and another worker runs them.",
+    schema: int(30_000, 1000, 3_600_000),
+  }),
+  queueStalledCheckMs: setting({
+    env: 'QUEUE_STALLED_CHECK_MS',
+    description: "How often each queue worker looks for stalled jobs (their lock expired) and puts them back in the queue; a dead worker's job is run again within QUEUE_LOCK_MS plus this.",
+    schema: int(30_000, 1000, 3_600_000),
   }),
   jobAttempts: setting({ env: 'JOB_ATTEMPTS', description: 'Tries per job, the first included.', schema: int(3, 1, 100) }),
   jobBackoffMs: setting({ env: 'JOB_BACKOFF_MS', description: 'First retry delay; doubles each retry.', schema: int(500, 0) }),
@@ -369,6 +394,31 @@ function sqliteFile(): { readonly defaultText: string; readonly resolve: (value:
   return { defaultText: file.defaultText, resolve: (value) => (value === ':memory:' ? value : file.resolve(value)) };
 }
 
+/*
+ * The standard OpenTelemetry variables capserve itself acts on; the SDK reads the rest (sampler,
+ * exporter headers and timeout, batch processor limits, resource attributes) itself, see
+ * docs/operations.md#tracing.
+ */
+const tracing = {
+  otelExporterOtlpEndpoint: setting({
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    description: 'OTLP/HTTP collector base URL (`/v1/traces` is appended); setting it (or the next) turns tracing on. Export is asynchronous and bounded: an unreachable collector never slows a request.',
+    schema: z.string().url().optional(),
+  }),
+  otelExporterOtlpTracesEndpoint: setting({
+    env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    description: 'OTLP/HTTP traces URL, used as it is; wins over OTEL_EXPORTER_OTLP_ENDPOINT.',
+    schema: z.string().url().optional(),
+  }),
+  otelSdkDisabled: setting({
+    env: 'OTEL_SDK_DISABLED',
+    description: '`true` (any case) keeps tracing off even with an endpoint set; any other value is false, as the OpenTelemetry specification says.',
+    schema: z.string().default('false'),
+    resolve: (value): boolean => value.trim().toLowerCase() === 'true',
+  }),
+  otelServiceName: setting({ env: 'OTEL_SERVICE_NAME', description: "The traces' `service.name`.", schema: z.string().min(1).default('capserve') }),
+};
+
 /** The sections of docs/configuration.md, in order. */
 export const settingGroups = [
   { title: 'Listening and logging', settings: listening },
@@ -380,7 +430,8 @@ export const settingGroups = [
   { title: 'Queues and jobs', settings: queues },
   { title: 'Storage', settings: storage },
   { title: 'Training and review', settings: training },
+  { title: 'Tracing', settings: tracing },
 ] as const;
 
 /** Every setting, by configuration key. */
-export const settings = { ...listening, ...models, ...batching, ...requests, ...access, ...protocols, ...queues, ...storage, ...training };
+export const settings = { ...listening, ...models, ...batching, ...requests, ...access, ...protocols, ...queues, ...storage, ...training, ...tracing };

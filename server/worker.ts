@@ -1,10 +1,14 @@
+import path from 'node:path';
 import { pino } from 'pino';
 import { loadCapabilitiesConfig } from '../capabilities/load-config.js';
+import { loadSpeech } from '../models/speech/create-recognizer.js';
 import { openRedis } from '../jobs/queue/redis-connection.js';
 import { WorkerRegistry } from '../jobs/workers/worker-registry.js';
 import { loadConfig } from './config.js';
 import { LocalJobRunner, startLocalWorkers } from '../jobs/local-runner.js';
 import { createService } from './create-service.js';
+import { handleCommandLine } from './command-line.js';
+import { startTracing } from './tracing.js';
 import { CapserveError, messageOf } from '../core/errors.js';
 
 /**
@@ -15,21 +19,34 @@ import { CapserveError, messageOf } from '../core/errors.js';
  * the queue when their locks expire and another worker runs them.
  */
 async function main(): Promise<void> {
+  const exit = handleCommandLine(process.argv.slice(2), { command: 'npm run worker', summary: 'capserve worker: serves the /process CPU queues on Redis (REDIS_URL).' });
+  if (exit !== undefined) {
+    process.exitCode = exit;
+    return;
+  }
   const config = loadConfig();
   if (config.redisUrl === undefined) throw new CapserveError('CONFIG_INVALID', 'REDIS_URL must be set: a worker serves the queues that the server puts on Redis');
   const logger = pino({ level: config.logLevel });
-  const service = createService(config, await loadCapabilitiesConfig(config.capabilitiesConfig), logger);
+  // A job's span continues the trace of the request that queued it (its payload carries the traceparent).
+  const tracing = startTracing(config, logger);
+  const capabilities = await loadCapabilitiesConfig(config.capabilitiesConfig);
+  const service = createService(config, capabilities, logger);
   await service.start();
+  // The same speech backend as the server: a worker without one does not list `transcribe`.
+  const speech = await loadSpeech(capabilities.speech, path.dirname(path.resolve(config.capabilitiesConfig)));
+  if (speech.recognizer === undefined && speech.code !== undefined) logger.warn({ code: speech.code, reason: speech.unavailable }, 'speech-to-text unavailable');
 
   const onError = (error: unknown): void => logger.warn({ err: error }, 'queue worker error');
   const redis = openRedis(config.redisUrl, { connectionName: `capserve:registry:${config.workerId}` });
   redis.on('error', onError);
-  const runner = new LocalJobRunner(service, config);
+  const runner = new LocalJobRunner(service, config, undefined, speech);
   const workers = startLocalWorkers(runner, new WorkerRegistry(redis), {
     redisUrl: config.redisUrl,
     concurrency: config.queueConcurrency,
     workerId: config.workerId,
     onError,
+    lockDurationMs: config.queueLockMs,
+    stalledIntervalMs: config.queueStalledCheckMs,
   });
   logger.info({ worker: config.workerId, queues: runner.workers().map((w) => w.queue), concurrency: config.queueConcurrency }, 'worker ready');
 
@@ -42,6 +59,7 @@ async function main(): Promise<void> {
     await runner.close();
     await service.stop(config.shutdownGraceMs);
     await redis.quit().catch(onError);
+    await tracing.shutdown();
     logger.info('worker stopped');
     process.exit(0);
   };

@@ -11,9 +11,10 @@ import { ModelRepository } from '../../models/repository/model-repository.js';
 import { ApiKeys } from '../../server/api-keys.js';
 import { buildApp } from '../../server/app.js';
 import { type ServerConfig } from '../../server/config.js';
+import { type RateLimitOptions } from '../../server/rate-limit.js';
 import { createJobs, type Jobs } from '../../jobs/create-jobs.js';
 import { type JobJournal } from '../../jobs/queue/job-journal.js';
-import { type JobsSettings } from '../../jobs/types.js';
+import { type JobsSettings, type JobsSpeech } from '../../jobs/types.js';
 import { CapserveService } from '../../engine/service.js';
 import { LogRecorder } from './log-records.js';
 
@@ -74,10 +75,17 @@ export async function startTestServer(
     authFailureLimit?: number;
     /** CORS_ORIGINS. @default [] */
     corsOrigins?: readonly string[];
-    rateLimit?: { max: number; windowMs: number };
+    /** RATE_LIMIT_MAX and RATE_LIMIT_WINDOW_MS; `redis` shares the counters (REDIS_URL, RATE_LIMIT_REDIS_FAIL). */
+    rateLimit?: Omit<RateLimitOptions, 'exemptPaths'>;
+    /** TRUST_PROXY: load balancers whose X-Forwarded-For names the client. @default [] */
+    trustProxy?: readonly string[];
     /** A model repository folder behind /models. */
     repository?: string;
     requestTimeoutMs?: number;
+    /** MAX_UPLOAD_BYTES. @default 2 MiB */
+    maxUploadBytes?: number;
+    /** The speech-to-text recognizer of `/process` audio and video jobs (closed with the jobs). */
+    speech?: JobsSpeech;
     wsMaxMessagesPerSecond?: number;
     /** WS_MAX_BUFFERED_BYTES. @default no cap */
     wsMaxBufferedBytes?: number;
@@ -105,12 +113,15 @@ export async function startTestServer(
     logger,
   });
   const persistence = options.jobsJournal === undefined ? undefined : { journal: options.jobsJournal, leaseMs: 30_000 };
-  const jobs = options.jobs === undefined ? undefined : createJobs(service, service.metrics.registry, { ...testJobsSettings, ...options.jobs }, logger, persistence);
+  const jobs =
+    options.jobs === undefined ? undefined : createJobs(service, service.metrics.registry, { ...testJobsSettings, ...options.jobs }, logger, persistence, options.speech);
   const app = await buildApp({
     service,
     config: {
       ...limits,
       ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+      ...(options.maxUploadBytes === undefined ? {} : { maxUploadBytes: options.maxUploadBytes }),
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...(options.wsMaxMessagesPerSecond === undefined ? {} : { wsMaxMessagesPerSecond: options.wsMaxMessagesPerSecond }),
       ...(options.wsMaxBufferedBytes === undefined ? {} : { wsMaxBufferedBytes: options.wsMaxBufferedBytes }),
     },
