@@ -80,6 +80,7 @@ export class CapserveService {
   readonly stats = new BatchStats();
   readonly metrics: Metrics;
   #phase: Phase = 'starting';
+  #draining = false;
   #capabilities: BuiltCapabilities | undefined;
   #batcher: Batcher | undefined;
   readonly #options: ServiceOptions;
@@ -97,7 +98,7 @@ export class CapserveService {
       queuedTexts: () => this.#batcher?.queuedTexts ?? 0,
       runningTexts: () => this.#batcher?.runningTexts ?? 0,
       models: () => this.pool.status(),
-      ready: () => this.ready,
+      ready: () => this.ready && !this.#draining,
     });
     this.#pool.observe(this.metrics.models);
   }
@@ -111,6 +112,19 @@ export class CapserveService {
   }
 
   /** Started, not shutting down, and no model reloading a crashed instance. */
+  /**
+   * Set by {@link drain}: the service still accepts work but asks to be taken out of rotation
+   * (readiness answers 503) before it stops.
+   */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Starts the drain before a stop: work is still accepted; readiness reports `draining`. */
+  drain(): void {
+    if (this.#phase === 'ready') this.#draining = true;
+  }
+
   get ready(): boolean {
     return this.#phase === 'ready' && !this.pool.reloading;
   }

@@ -125,6 +125,13 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
     },
     async stop(graceMs) {
       stopWatching();
+      // Keep serving while the load balancer's health checks see 503 and take this replica out
+      // of rotation; closing the listener first would reset connections it still routes to us.
+      if (config.shutdownDelayMs > 0 && service.phase === 'ready') {
+        service.drain();
+        logger.info({ delayMs: config.shutdownDelayMs }, 'draining: readiness answers 503 until the listener closes');
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+      }
       // At the end of the grace every connection still open is closed, so a slow client (headers
       // or a body trickled in, below HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS) cannot
       // hold the process past it.

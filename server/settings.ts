@@ -26,6 +26,12 @@ const listening = {
     description: 'How long shutdown waits for in-flight batches and jobs; at its end every connection still open (a slow client included) is closed.',
     schema: int(10_000, 0),
   }),
+  shutdownDelayMs: setting({
+    env: 'SHUTDOWN_DELAY_MS',
+    description:
+      'How long shutdown keeps serving, with `/health/ready` answering 503 (`phase: draining`), before it stops listening, so a load balancer takes the replica out of rotation first (HAProxy: about `inter` × `fall`). 0 under Kubernetes, whose endpoints controller does this when a pod terminates (a preStop sleep covers the rest).',
+    schema: int(0, 0, 600_000),
+  }),
   httpHeadersTimeoutMs: setting({
     env: 'HTTP_HEADERS_TIMEOUT_MS',
     description: "How long a client may take to send a request's headers before its connection is closed (node's `headersTimeout`; stops slow-header clients). Checked about once a second.",

@@ -24,11 +24,10 @@ export interface HaproxyConfigOptions {
  * that has closed its listener on SIGTERM causes. A request a replica received and then died with
  * is never replayed by the balancer, because `/process` is not idempotent; the client decides.
  *
- * `option http-server-close`: one replica connection per request. With HAProxy's default reuse of
- * idle replica connections, a request sent on one that a replica closes at that moment (it closes
- * its idle connections on SIGTERM) is dropped, and HAProxy must close the client's connection
- * unanswered; measured: about one request per rolling restart. A fresh connection per request is
- * refused instead, which HAProxy retries on the other replica.
+ * HAProxy reuses idle replica connections. A replica that closed them at once on SIGTERM would
+ * drop a request sent on one at that moment (measured: about one per rolling restart), so the
+ * replicas run with SHUTDOWN_DELAY_MS above `inter` × `fall`: readiness answers 503 first, HAProxy
+ * marks the replica down and stops sending, and only then does it close its connections.
  */
 export function haproxyConfig(options: HaproxyConfigOptions): string {
   const servers = options.replicas.map((replica) => `  server ${replica.name} 127.0.0.1:${replica.port} check`);
@@ -44,7 +43,6 @@ export function haproxyConfig(options: HaproxyConfigOptions): string {
     '  timeout check 1s',
     '  retries 3',
     '  option redispatch 1',
-    '  option http-server-close',
     '',
     'frontend capserve',
     `  bind 127.0.0.1:${options.port}`,

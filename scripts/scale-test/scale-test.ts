@@ -73,7 +73,7 @@ export async function runScaleTest(options: ScaleTestOptions = {}): Promise<Scal
       // Queued /process texts: anything over 16 tokens goes to a worker.
       MAX_INLINE_TOKENS: '16',
     };
-    const replicaEnv = { ...common, QUEUE_LOCAL_WORKERS: '0', SHUTDOWN_GRACE_MS: '10000', REFUSAL_DELAY_MS: '0' };
+    const replicaEnv = { ...common, QUEUE_LOCAL_WORKERS: '0', SHUTDOWN_GRACE_MS: '10000', SHUTDOWN_DELAY_MS: '1500', REFUSAL_DELAY_MS: '0' };
     const workerEnv = { ...common, QUEUE_LOCK_MS: '2000', QUEUE_STALLED_CHECK_MS: '1000', SHUTDOWN_GRACE_MS: '5000' };
 
     log('starting replicas a and b, workers 1 and 2');

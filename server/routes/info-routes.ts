@@ -21,7 +21,7 @@ export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {
           operationId: 'getReadiness',
           tags: ['health'],
           summary: 'Readiness: every model is loaded and requests are accepted.',
-          response: { 200: jsonResponse('Ready: every model is loaded.', readinessSchema), 503: jsonResponse('Not ready: starting, reloading a model, or stopping.', readinessSchema) },
+          response: { 200: jsonResponse('Ready: every model is loaded.', readinessSchema), 503: jsonResponse('Not ready: starting, reloading a model, draining before a stop, or stopping.', readinessSchema) },
         },
       },
       async (_request, reply) => {
@@ -32,8 +32,10 @@ export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {
           // Served without a key: a load error names model files relative to the project, never absolute paths.
           ...(error ? { error: redactPaths(error) } : {}),
         }));
-        reply.code(service.ready ? 200 : 503);
-        return { ready: service.ready, phase: service.phase, models };
+        // Draining: still serving, but asking the load balancer to stop sending (SHUTDOWN_DELAY_MS).
+        const ready = service.ready && !service.draining;
+        reply.code(ready ? 200 : 503);
+        return { ready, phase: service.draining ? 'draining' : service.phase, models };
       },
     );
 
