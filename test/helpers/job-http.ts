@@ -1,4 +1,5 @@
 import { type Capability } from '../../capabilities/types.js';
+import { type Test } from 'tap';
 import { type TestServer } from './test-server.js';
 import { until } from './until.js';
 
@@ -39,4 +40,20 @@ export function gatedCapability(name: string): { capability: Capability<unknown>
       },
     },
   };
+}
+
+/** Posts `file` to `/process` as multipart, with its `capabilities` field. */
+export async function uploadFile(server: TestServer, file: Buffer, name: string, capabilities: string): Promise<{ status: number; body: any }> {
+  const form = new FormData();
+  form.append('capabilities', capabilities);
+  form.append('file', new Blob([file]), name);
+  const response = await fetch(`${server.url}/process`, { method: 'POST', body: form });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Nothing reached the batcher since `batchesBefore` batches, and the server still answers a normal `sentiment` job. */
+export async function stillServes(t: Test, server: TestServer, batchesBefore: number): Promise<void> {
+  t.equal(server.service.stats.snapshot().batches.total, batchesBefore, 'nothing reached the batcher');
+  const ok = await server.post('/process', { text: 'all good here', capabilities: ['sentiment'] });
+  t.equal(ok.status, 200, 'a normal request is answered afterwards');
 }

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { type JobEvent, type JobsSettings } from '../../jobs/types.js';
-import { finishedJob } from '../helpers/job-http.js';
+import { finishedJob, stillServes, uploadFile } from '../helpers/job-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { makePdf } from './media/fixtures/make-media.js';
@@ -24,27 +24,12 @@ async function start(t: Test, jobs: Partial<JobsSettings> = {}): Promise<TestSer
   return Object.assign(server, { sentiment: capability });
 }
 
-async function upload(server: TestServer, file: Buffer, name: string, capabilities: string): Promise<{ status: number; body: any }> {
-  const form = new FormData();
-  form.append('capabilities', capabilities);
-  form.append('file', new Blob([file]), name);
-  const response = await fetch(`${server.url}/process`, { method: 'POST', body: form });
-  return { status: response.status, body: await response.json() };
-}
-
-/** The server still answers a normal request, and `before` is how many batches had run. */
-async function stillServes(t: Test, server: TestServer, batchesBefore: number): Promise<void> {
-  t.equal(server.service.stats.snapshot().batches.total, batchesBefore, 'nothing reached the batcher');
-  const ok = await server.post('/process', { text: 'all good here', capabilities: ['sentiment'] });
-  t.equal(ok.status, 200, 'a normal request is answered afterwards');
-}
-
 t.test('an uploaded text file is read and its capabilities give real results (issue 13, item 4)', async (t) => {
   const server = await start(t);
   const text = Array.from({ length: 30 }, (_, i) => `Order ${i} arrived late and support never answered.`).join(' ');
   for (const name of ['t.txt', 'notes.md', 'rows.csv', 'data.json']) {
     const body = name.endsWith('.json') ? JSON.stringify({ text }) : text;
-    const { status, body: reply } = await upload(server, Buffer.from(body, 'utf8'), name, 'sentiment');
+    const { status, body: reply } = await uploadFile(server, Buffer.from(body, 'utf8'), name, 'sentiment');
     t.equal(status, 202, name);
     const job = await finishedJob(server, reply.jobId);
     t.equal(job.status, 'completed', `${name}: ${JSON.stringify(job.error)}`);
@@ -64,7 +49,7 @@ t.test('over-cap media get 413 MEDIA_TOO_LARGE at the request, before any decodi
     ['bomb.pdf', await makeFlatePdf('boom', 256 * MiB), { limit: 'MAX_PDF_INFLATED_BYTES', max: 16 * MiB }],
   ];
   for (const [name, file, details] of cases) {
-    const { status, body } = await upload(server, file, name, 'ocr,document,sentiment');
+    const { status, body } = await uploadFile(server, file, name, 'ocr,document,sentiment');
     t.equal(status, 413, name);
     t.match(body.error, { code: 'MEDIA_TOO_LARGE', ...details }, name);
     t.notMatch(JSON.stringify(body), /\/tmp|\/work/, `${name}: no server path in the error`);
@@ -78,7 +63,7 @@ t.test('/health answers while the largest allowed PDF is extracted in a media wo
   const pages = 2000;
   const server = await start(t, { maxPdfPages: pages });
   const pdf = makePdf(Array.from({ length: pages }, (_, i) => `Page ${i + 1}: the delivery was late and nobody answered.`));
-  const { status, body } = await upload(server, pdf, 'report.pdf', 'document');
+  const { status, body } = await uploadFile(server, pdf, 'report.pdf', 'document');
   t.equal(status, 202);
   t.equal(body.route.routing.route, 'cpu_standard');
 

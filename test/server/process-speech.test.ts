@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { type JobEvent } from '../../jobs/types.js';
 import { PocketsphinxRecognizer } from '../../models/speech/pocketsphinx.js';
 import { alive, childProcesses } from '../helpers/child-processes.js';
-import { finishedJob } from '../helpers/job-http.js';
+import { finishedJob, stillServes, uploadFile } from '../helpers/job-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
 import { until, within } from '../helpers/until.js';
@@ -27,21 +27,6 @@ async function start(t: Test, chunkSeconds = 30): Promise<TestServer & { sentime
   return Object.assign(server, { sentiment: capability });
 }
 
-async function upload(server: TestServer, file: Buffer, name: string, capabilities: string): Promise<{ status: number; body: any }> {
-  const form = new FormData();
-  form.append('capabilities', capabilities);
-  form.append('file', new Blob([file]), name);
-  const response = await fetch(`${server.url}/process`, { method: 'POST', body: form });
-  return { status: response.status, body: await response.json() };
-}
-
-/** Nothing reached the batcher since `before`, and the server still answers a normal request. */
-async function stillServes(t: Test, server: TestServer, before: number): Promise<void> {
-  t.equal(server.service.stats.snapshot().batches.total, before, 'nothing reached the batcher');
-  const ok = await server.post('/process', { text: 'all good here', capabilities: ['sentiment'] });
-  t.equal(ok.status, 200, 'a normal request is answered afterwards');
-}
-
 /** Resolves with the job's events once it has one matching `stop`. */
 function eventsUntil(server: TestServer, jobId: string, stop: (event: JobEvent) => boolean): Promise<JobEvent[]> {
   const events: JobEvent[] = [];
@@ -62,7 +47,7 @@ if (skip !== false) {
     const dir = await tempDir(t);
     const files = await spokenFiles(dir);
     for (const name of ['wav', 'mp3'] as const) {
-      const { status, body } = await upload(server, await readFile(files[name]), `said.${name}`, 'transcribe');
+      const { status, body } = await uploadFile(server, await readFile(files[name]), `said.${name}`, 'transcribe');
       t.equal(status, 202, name);
       t.equal(body.route.routing.route, 'cpu_standard', `${name}: speech runs on the CPU queue`);
       t.same(body.route.resources.classes, ['cpu_intensive'], `${name}: cpu_intensive, no GPU asked for`);
@@ -76,7 +61,7 @@ if (skip !== false) {
       for (const segment of job.result.transcript.segments) t.ok(segment.start >= 0 && segment.end <= job.result.metadata.durationSec + 0.1, `${segment.start}–${segment.end} s`);
       t.ok((await events).some((event) => event.type === 'progress' && event.stage === 'transcribing'), `${name}: progress while transcribing`);
     }
-    const { status, body } = await upload(server, await readFile(files.ogg), 'said.ogg', 'transcribe,sentiment');
+    const { status, body } = await uploadFile(server, await readFile(files.ogg), 'said.ogg', 'transcribe,sentiment');
     t.equal(status, 202);
     t.same(body.route.resources.classes, ['cpu_intensive', 'gpu_preferred']);
     const job = await finishedJob(server, body.jobId);
@@ -85,7 +70,7 @@ if (skip !== false) {
     t.ok(job.result.results.sentiment !== undefined, `sentiment of the transcript: ${JSON.stringify(job.result.results)}`);
     t.same(server.sentiment.executions.flatMap((execution) => execution.texts), [job.result.transcript.text], 'the transcript went through the batcher');
     // Metadata alone still reads no samples.
-    const meta = await upload(server, await readFile(files.wav), 'said.wav', 'metadata');
+    const meta = await uploadFile(server, await readFile(files.wav), 'said.wav', 'metadata');
     const metaJob = await finishedJob(server, meta.body.jobId);
     t.same(Object.keys(metaJob.result).sort(), ['kind', 'metadata']);
   });
@@ -95,7 +80,7 @@ if (skip !== false) {
     const dir = await tempDir(t);
     const inputs = ['0870', '0880', '0890', '0920', '0930'].flatMap((id) => ['-i', path.join(LIBRIVOX, `sense_and_sensibility_01_austen_64kb-${id}.wav`)]);
     const file = await ffmpegTo(dir, 'long.wav', [...inputs, '-filter_complex', '[0][1][2][3][4]concat=n=5:v=0:a=1', '-ar', '16000']);
-    const { status, body } = await upload(server, await readFile(file), 'long.wav', 'transcribe');
+    const { status, body } = await uploadFile(server, await readFile(file), 'long.wav', 'transcribe');
     t.equal(status, 202);
     const cancelled = eventsUntil(server, body.jobId, (event) => event.type !== 'progress');
     await eventsUntil(server, body.jobId, (event) => event.type === 'progress' && event.stage === 'transcribing' && event.progress > 0.05);
@@ -122,7 +107,7 @@ if (skip !== false) {
     const files = await spokenFiles(dir);
 
     // Silence: a completed job with no segments (and the text capability sees no text).
-    const silent = await upload(server, makeWav({ seconds: 3, sampleRate: 16_000 }), 'quiet.wav', 'transcribe,sentiment');
+    const silent = await uploadFile(server, makeWav({ seconds: 3, sampleRate: 16_000 }), 'quiet.wav', 'transcribe,sentiment');
     const silentJob = await finishedJob(server, silent.body.jobId);
     t.equal(silentJob.status, 'completed', JSON.stringify(silentJob.error));
     t.same(silentJob.result.transcript.segments, []);
@@ -136,7 +121,7 @@ if (skip !== false) {
       ['binary garbage named .mp3', garbage, 'call.mp3'],
     ];
     for (const [name, file, fileName] of refused) {
-      const reply = await upload(server, file, fileName, 'transcribe');
+      const reply = await uploadFile(server, file, fileName, 'transcribe');
       if (reply.status === 202) {
         const job = await finishedJob(server, reply.body.jobId);
         t.match(job, { status: 'failed', error: { code: 'MEDIA_DECODE_FAILED' } }, `${name}: the job fails with a code`);
@@ -144,11 +129,11 @@ if (skip !== false) {
         t.match(reply, { status: 415, body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE' } } }, `${name}: ${reply.status} ${reply.body.error?.message}`);
       }
     }
-    const empty = await upload(server, Buffer.alloc(0), 'call.wav', 'transcribe');
+    const empty = await uploadFile(server, Buffer.alloc(0), 'call.wav', 'transcribe');
     t.match(empty, { status: 400, body: { error: { code: 'VALIDATION_ERROR' } } }, `a zero-length file: ${empty.body.error?.message}`);
 
     // A WAV header with no samples: the job fails with MEDIA_DECODE_FAILED, not retried.
-    const header = await upload(server, makeWav({ seconds: 0, sampleRate: 16_000 }), 'header.wav', 'transcribe');
+    const header = await uploadFile(server, makeWav({ seconds: 0, sampleRate: 16_000 }), 'header.wav', 'transcribe');
     if (header.status === 202) {
       const job = await finishedJob(server, header.body.jobId);
       t.equal(job.status, 'failed');
@@ -158,20 +143,20 @@ if (skip !== false) {
     }
 
     // Truncated MP3 and WAV: the part there is transcribed and marked truncated.
-    const cutMp3 = await upload(server, await readFile(await truncated(files.mp3, dir, 'cut.mp3', 12_000)), 'cut.mp3', 'transcribe');
+    const cutMp3 = await uploadFile(server, await readFile(await truncated(files.mp3, dir, 'cut.mp3', 12_000)), 'cut.mp3', 'transcribe');
     t.equal(cutMp3.status, 202);
     const cutJob = await finishedJob(server, cutMp3.body.jobId);
     t.equal(cutJob.status, 'completed', JSON.stringify(cutJob.error));
     t.ok(cutJob.result.transcript.truncated !== undefined, `truncated MP3: ${JSON.stringify(cutJob.result.transcript.truncated)}`);
     const wavBytes = await readFile(files.wav);
-    const cutWav = await upload(server, wavBytes.subarray(0, Math.floor(wavBytes.length / 2)), 'cut.wav', 'transcribe');
+    const cutWav = await uploadFile(server, wavBytes.subarray(0, Math.floor(wavBytes.length / 2)), 'cut.wav', 'transcribe');
     t.equal(cutWav.status, 202);
     const cutWavJob = await finishedJob(server, cutWav.body.jobId);
     t.equal(cutWavJob.status, 'completed', JSON.stringify(cutWavJob.error));
     t.ok(cutWavJob.result.transcript.durationSec < 3.5, `half a WAV: ${cutWavJob.result.transcript.durationSec} s decoded`);
 
     // A video without an audio stream: an empty transcript that says why.
-    const mute = await upload(server, await readFile(await ffmpegTo(dir, 'mute.mp4', ['-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5', '-t', '1'])), 'mute.mp4', 'transcribe');
+    const mute = await uploadFile(server, await readFile(await ffmpegTo(dir, 'mute.mp4', ['-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5', '-t', '1'])), 'mute.mp4', 'transcribe');
     const muteJob = await finishedJob(server, mute.body.jobId);
     t.equal(muteJob.status, 'completed', JSON.stringify(muteJob.error));
     t.match(muteJob.result, { kind: 'video', transcript: { text: '', segments: [], reason: 'no_audio' } });
@@ -188,7 +173,7 @@ if (skip !== false) {
     await import('node:fs/promises').then((fs) => fs.writeFile(list, Array.from({ length: 180 }, () => `file '${minute}'`).join('\n')));
     const long = await ffmpegTo(dir, 'three-hours.ogg', ['-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy']);
     const rssBefore = process.memoryUsage().rss;
-    const { status, body } = await upload(server, await readFile(long), 'three-hours.ogg', 'transcribe');
+    const { status, body } = await uploadFile(server, await readFile(long), 'three-hours.ogg', 'transcribe');
     t.equal(status, 202);
     t.equal(body.route.complexity.level, 'very_high');
     t.ok(body.route.complexity.estimatedMs > 3 * 3600 * 500, `estimated ${body.route.complexity.estimatedMs} ms`);

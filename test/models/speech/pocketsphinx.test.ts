@@ -7,6 +7,7 @@ import { PocketsphinxRecognizer } from '../../../models/speech/pocketsphinx.js';
 import { SPEECH_SAMPLE_RATE } from '../../../models/speech/types.js';
 import { readWav16kMono } from '../../../scripts/speech/read-wav.js';
 import { wordErrorRate } from '../../../scripts/speech/wer.js';
+import { childProcesses } from '../../helpers/child-processes.js';
 import { until, within } from '../../helpers/until.js';
 
 /** Debian's pocketsphinx-testdata: five LibriVox sentences with their transcripts (CI installs it). */
@@ -17,24 +18,8 @@ function reference(id: string): string {
   return (line ?? '').replace(/<\/?s>/g, '').replace(/\(.*\)$/, '').trim();
 }
 
-/** Live child processes of this test running the decoder (`comm` is cut to 15 characters). */
-function decoderChildren(): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const [state, ppid] = stat.slice(close + 2).split(' ');
-    if (Number(ppid) === process.pid && comm.startsWith('pocketsphinx') && state !== 'Z') found.push(Number(entry));
-  }
-  return found;
-}
+/** Live child processes of this test running the decoder (the kernel's name is cut to 15 characters). */
+const decoderChildren = (): number[] => childProcesses().filter((child) => child.name.startsWith('pocketsphinx')).map((child) => child.pid);
 
 const recognizer = await PocketsphinxRecognizer.open();
 t.teardown(() => recognizer.close());
