@@ -161,7 +161,10 @@ const entities = z
   })
   .strict();
 
-/** Extractive summary: the most central sentences by LexRank over their embeddings, in document order. */
+/** The default `lambda` of a summary: see docs/models.md#summary for how it was chosen. */
+export const SUMMARY_LAMBDA = 0.6;
+
+/** Extractive summary: central sentences by LexRank over their embeddings, picked for coverage by maximal marginal relevance, in document order. */
 const summary = z
   .object({
     ...base,
@@ -174,9 +177,15 @@ const summary = z
         maxSentences: z.number().int().min(1).max(100).default(3),
         /** Characters returned per text at most, summed over the chosen sentences. @default no limit */
         maxCharacters: z.number().int().min(1).optional(),
+        /**
+         * Maximal marginal relevance: each next sentence is the best of the most central ones by
+         * `lambda · centrality − (1 − lambda) · its highest cosine to a sentence already chosen`;
+         * 1 is centrality alone, lower values trade centrality for coverage. @default 0.6
+         */
+        lambda: z.number().min(0).max(1).default(SUMMARY_LAMBDA),
       })
       .strict()
-      .default({ maxSentences: 3 }),
+      .default({ maxSentences: 3, lambda: SUMMARY_LAMBDA }),
   })
   .strict();
 

@@ -81,7 +81,7 @@ export const summaryResultSchema = z
   .meta({
     id: 'SummaryResult',
     description:
-      'The most central sentences in document order; `start`/`end` are UTF-16 offsets (`text.slice(start, end)`), `score` the LexRank centrality (1 for the most central). `truncated` when only the first sentences were ranked or a sentence was cut to the budget.',
+      'Central sentences that do not repeat each other (LexRank, then maximal marginal relevance), in document order; `start`/`end` are UTF-16 offsets (`text.slice(start, end)`), `score` the LexRank centrality (1 for the most central). `truncated` when only the first sentences were ranked or a sentence was cut to the budget.',
   });
 
 export const faultInjectionResultSchema = z

@@ -1,6 +1,7 @@
 import { type CapabilitySpec } from '../config-schema.js';
 import { lexRank } from '../math/lexrank.js';
-import { round } from '../math/vectors.js';
+import { maximalMarginalRelevance } from '../math/mmr.js';
+import { round, type Vector } from '../math/vectors.js';
 import { type Capability, derivedResults, type DerivedTexts } from '../types.js';
 import { asVector, inputFrom } from './build-deps.js';
 import { safeCut, type SentenceSpan, splitSentences } from './sentences.js';
@@ -30,8 +31,11 @@ export interface SummaryResult {
 
 /**
  * Extractive summary: splits each text into sentences ({@link splitSentences}), has the embedding
- * capability it depends on embed them, ranks them by LexRank centrality and returns the best
- * under the `maxSentences`/`maxCharacters` budget, in document order.
+ * capability it depends on embed them, ranks them by LexRank centrality and picks among the most
+ * central ({@link shortlistSize}) by maximal marginal relevance over the same vectors (`lambda`:
+ * centrality against similarity to the sentences already picked, so a near-copy of a picked
+ * sentence loses to one that adds something) under the `maxSentences`/`maxCharacters` budget,
+ * returned in document order.
  *
  * The sentences are declared as derived texts of the embedding dependency (see
  * {@link DerivedTexts}): the batch engine embeds them in the batch's one execution of that
@@ -43,6 +47,7 @@ export interface SummaryResult {
 export function summaryCapability(spec: Spec): Capability<SummaryResult> {
   const source = inputFrom(spec.params.embeddingFrom, spec.dependsOn, spec.name);
   const budget = { sentences: spec.params.maxSentences, characters: spec.params.maxCharacters ?? Number.POSITIVE_INFINITY };
+  const { lambda } = spec.params;
   return {
     name: spec.name,
     dependsOn: spec.dependsOn,
@@ -54,8 +59,9 @@ export function summaryCapability(spec: Spec): Capability<SummaryResult> {
         const count = split.sentences.length;
         const own = vectors[i] ?? [];
         if (count >= 2 && own.length !== count) throw new Error(`"${source}" embedded ${own.length} of ${count} sentences`);
-        const scores = count < 2 ? split.sentences.map(() => 1) : lexRank(own.map((v) => asVector(v, source)));
-        return choose(text, split.sentences, scores, budget, split.truncated);
+        const embedded = count < 2 ? [] : own.map((v) => asVector(v, source));
+        const scores = count < 2 ? split.sentences.map(() => 1) : lexRank(embedded);
+        return choose(text, split.sentences, embedded, scores, { ...budget, lambda }, split.truncated);
       });
     },
   };
@@ -72,32 +78,46 @@ export function sentencesToEmbed(text: string): string[] {
   return sentences.map((s) => text.slice(s.start, safeCut(text, s.start, Math.min(s.end - s.start, MAX_SENTENCE_CHARACTERS))));
 }
 
+/**
+ * How many of the most central sentences MMR chooses among before it looks further: half of
+ * them, and at least twice the sentences wanted. Measured in bench/RESULTS-capabilities.md: over
+ * all the sentences, MMR picks boilerplate unlike the rest ("This was noted on page 4.") for its
+ * novelty; over a quarter, the shortlist of a long document's ranking round (the chunks' chosen
+ * sentences) can hold little but wordings of two sentences, and a near-copy gets through.
+ */
+export function shortlistSize(sentences: number, wanted: number): number {
+  return Math.max(2 * wanted, Math.ceil(sentences / 2));
+}
+
 function choose(
   text: string,
   spans: readonly SentenceSpan[],
+  vectors: readonly Vector[],
   scores: readonly number[],
-  budget: { sentences: number; characters: number },
+  budget: { sentences: number; characters: number; lambda: number },
   truncated: boolean,
 ): SummaryResult {
   if (spans.length === 0) return { sentences: [], truncated };
-  const order = spans.map((_, i) => i).sort((a, b) => (scores[b] ?? 0) - (scores[a] ?? 0) || a - b);
-  const chosen: number[] = [];
   const seen = new Set<string>();
   let used = 0;
-  // Greedy by rank: a sentence that does not fit is skipped, so a shorter, lower one may still.
-  // A repeat of a chosen sentence is skipped too: it ranks as high as its twin and says nothing new.
-  for (const i of order) {
-    if (chosen.length === budget.sentences) break;
-    const span = spans[i] as SentenceSpan;
-    const length = Math.min(span.end - span.start, MAX_SENTENCE_CHARACTERS);
-    const words = text.slice(span.start, span.start + length).replace(/\s+/gu, ' ');
-    if (used + length > budget.characters || seen.has(words)) continue;
-    chosen.push(i);
-    seen.add(words);
-    used += length;
-  }
+  // Greedy: a sentence that does not fit is skipped, so a shorter, lower one may still. An exact
+  // repeat of a chosen sentence is skipped too, even at lambda 1: it says nothing new.
+  const chosen = maximalMarginalRelevance(vectors, scores, {
+    lambda: budget.lambda,
+    limit: budget.sentences,
+    pool: shortlistSize(spans.length, budget.sentences),
+    accept: (i) => {
+      const span = spans[i] as SentenceSpan;
+      const length = Math.min(span.end - span.start, MAX_SENTENCE_CHARACTERS);
+      const words = text.slice(span.start, span.start + length).replace(/\s+/gu, ' ');
+      if (used + length > budget.characters || seen.has(words)) return false;
+      seen.add(words);
+      used += length;
+      return true;
+    },
+  });
   // Nothing fits: the most central sentence, cut to the budget, rather than an empty summary.
-  if (chosen.length === 0) chosen.push(order[0] as number);
+  if (chosen.length === 0) chosen.push(scores.indexOf(Math.max(...scores)));
   chosen.sort((a, b) => a - b);
   let cut = false;
   const sentences = chosen.map((i) => {

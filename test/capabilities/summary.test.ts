@@ -5,7 +5,7 @@ import { Batcher } from '../../batcher/batcher.js';
 import { BatchStats } from '../../batcher/batch-stats.js';
 import { splitSentences } from '../../capabilities/builtin/sentences.js';
 import { MAX_SENTENCE_CHARACTERS, MAX_SENTENCES_RANKED, sentencesToEmbed, summaryCapability, type SummaryResult } from '../../capabilities/builtin/summary.js';
-import { capabilitySpecSchema } from '../../capabilities/config-schema.js';
+import { capabilitySpecSchema, SUMMARY_LAMBDA } from '../../capabilities/config-schema.js';
 import { parseCapabilitiesConfig } from '../../capabilities/load-config.js';
 import { lexRank } from '../../capabilities/math/lexrank.js';
 import { CapabilityRegistry } from '../../capabilities/registry.js';
@@ -67,8 +67,8 @@ const bagOfWords = (texts: readonly string[]) => texts.map((text) => vocabulary.
  * are derived texts of the embedding, so only a batch computes them); `embedding.executions`
  * records the texts of each embedding execution.
  */
-function summary(params: Record<string, unknown> = {}) {
-  const embedding = recordingCapability('embedding', [], { results: bagOfWords });
+function summary(params: Record<string, unknown> = {}, embed: (texts: readonly string[]) => unknown[] = bagOfWords) {
+  const embedding = recordingCapability('embedding', [], { results: embed });
   const spec = capabilitySpecSchema.parse({ name: 'summary', kind: 'summary', dependsOn: ['embedding'], params });
   if (spec.kind !== 'summary') throw new Error('not a summary spec');
   const capability = summaryCapability(spec);
@@ -140,6 +140,42 @@ t.test('repeated sentences are embedded once and chosen once', async (t) => {
   t.same(embedding.executions.map((e) => e.texts), [['The cat sat.', 'Stock prices fell.']]);
   t.same(result?.sentences.map((s) => s.text), ['The cat sat.', 'Stock prices fell.'], 'a repeat of a chosen sentence is not chosen again');
   for (const s of result?.sentences ?? []) t.equal(repeated.slice(s.start, s.end), s.text);
+});
+
+/** Hand-made vectors: two wordings of the report's central sentence, two themes of two sentences each, and an aside. */
+const report: Record<string, number[]> = {
+  'The council expects water demand to exceed the reliable supply.': [1, 0.3, 0.3, 0],
+  'However, the council expects water demand to exceed the reliable supply.': [1, 0.31, 0.3, 0],
+  'Leaks in the old mains lose a fifth of the water.': [0.4, 1, 0, 0],
+  'Replacing the oldest mains would save more water than a new source.': [0.4, 0.9, 0.1, 0],
+  'Smart meters show that a few large users make the peak demand.': [0.4, 0, 1, 0],
+  'A tariff that charges more for heavy summer use was proposed.': [0.4, 0.1, 0.9, 0],
+  'The town band played at the library.': [0, 0, 0.1, 1],
+};
+const reportText = Object.keys(report).join(' ');
+const reportVectors = (texts: readonly string[]) => texts.map((text) => report[text] ?? [0, 0, 0, 0]);
+const nearCopies = (sentences: readonly { text: string }[]) => sentences.filter((s) => s.text.includes('council expects')).length;
+
+t.test('near-copies of a chosen sentence are not chosen while a distinct sentence is available', async (t) => {
+  const before = (await summary({ maxSentences: 3, lambda: 1 }, reportVectors).run([reportText]))[0];
+  t.equal(nearCopies(before?.sentences ?? []), 2, 'centrality alone (lambda 1) picks both wordings of one sentence');
+  for (const maxSentences of [2, 3]) {
+    const [result] = await summary({ maxSentences }, reportVectors).run([reportText]);
+    const chosen = result?.sentences ?? [];
+    t.equal(chosen.length, maxSentences);
+    t.equal(nearCopies(chosen), 1, `${maxSentences} sentences: one wording of the central sentence`);
+    t.equal(new Set(chosen.map((s) => report[s.text]?.indexOf(Math.max(...(report[s.text] ?? []))))).size, maxSentences, 'each from a theme of its own');
+    t.notOk(chosen.some((s) => s.text.startsWith('The town band')), 'the aside is not picked for being unlike everything');
+    for (const s of chosen) t.equal(reportText.slice(s.start, s.end), s.text);
+  }
+  const [first] = await summary({ maxSentences: 1 }, reportVectors).run([reportText]);
+  t.equal(first?.sentences[0]?.score, 1, 'the first pick is the most central sentence');
+  const [budgeted] = await summary({ maxSentences: 3, maxCharacters: 130 }, reportVectors).run([reportText]);
+  t.ok((budgeted?.sentences ?? []).reduce((n, s) => n + s.text.length, 0) <= 130, 'the character budget still holds');
+  t.equal(nearCopies(budgeted?.sentences ?? []), 1);
+  t.same((capabilitySpecSchema.parse({ name: 's', kind: 'summary' }) as { params: unknown }).params, { maxSentences: 3, lambda: SUMMARY_LAMBDA }, 'lambda has a default');
+  t.throws(() => capabilitySpecSchema.parse({ name: 's', kind: 'summary', params: { lambda: 1.5 } }));
+  t.throws(() => capabilitySpecSchema.parse({ name: 's', kind: 'summary', params: { lambda: -0.1 } }));
 });
 
 t.test('sentences share the embedding execution with other requests of the batch, and every result is exact', async (t) => {
