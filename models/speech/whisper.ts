@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
 import { addNativeLogListener, initWhisper, toggleNativeLog, type WhisperContext } from '@fugood/whisper.node';
 import { CapserveError, messageOf } from '../../core/errors.js';
 import { SPEECH_SAMPLE_RATE, type SpeechRecognizer, type SpeechSegment } from './types.js';
@@ -13,6 +13,12 @@ export interface WhisperOptions {
   readonly language?: string;
   /** CPU threads per chunk. @default 2 */
   readonly threads?: number;
+  /**
+   * How much whisper raises the sampling temperature to retry a window whose text looks like a
+   * loop (too compressible) or too unlikely, up to 1.0; 0 decodes each window once. @default 0.2
+   * (whisper's own: better text on hard audio, up to six decodes per window).
+   */
+  readonly temperatureIncrement?: number;
 }
 
 /**
@@ -21,9 +27,12 @@ export interface WhisperOptions {
  */
 const SILENCE_PEAK = 64;
 /**
- * The binding never settles a transcription that fails inside whisper.cpp (its error callback
- * gets one argument where it reads two), so a chunk that runs far past any real model's speed
- * is failed rather than left pending: a minute plus 20 seconds per second of audio.
+ * The binding (1.1.3) never settles a transcription that fails: its worker's `OnError` is
+ * N-API's, which calls the completion callback with one argument (the error), and that callback
+ * acts only when given two (src/WhisperContext.cpp, `OnError` and the callback made in
+ * `TranscribeData`). A whisper.cpp error code, a C++ exception in the decoder and `stop()` all
+ * take that path. So a chunk that runs far past any real model's speed is failed rather than
+ * left pending: a minute plus 20 seconds per second of audio.
  */
 function stallLimitMs(samples: number): number {
   return 60_000 + 20_000 * (samples / SPEECH_SAMPLE_RATE);
@@ -36,6 +45,26 @@ function loadError(options: WhisperOptions, reason: string, cause?: unknown): Ca
     details: { model: 'whisper', path: options.label },
     cause,
   });
+}
+
+/** `ggml` as the first little-endian uint32 of a whisper.cpp model file. */
+const GGML_MAGIC = 0x67676d6c;
+
+/**
+ * The model's ftype (the last of the eleven hyper-parameters after the magic), without its
+ * quantisation version; undefined when the file is too short or not a ggml file (whisper.cpp
+ * then says why).
+ */
+async function modelFtype(file: string): Promise<number | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(48);
+    const { bytesRead } = await handle.read(header, 0, header.length, 0);
+    if (bytesRead < header.length || header.readUInt32LE(0) !== GGML_MAGIC) return undefined;
+    return header.readInt32LE(44) % 1000;
+  } finally {
+    await handle.close();
+  }
 }
 
 function isSilent(pcm: Int16Array): boolean {
@@ -73,27 +102,30 @@ async function withNativeLog<T>(load: () => Promise<T>): Promise<{ value?: T; er
  * once and stays resident; chunks are transcribed one at a time by the binding (it locks the
  * model while one runs).
  *
- * Cancelling: the binding's `stop()` only drops the result, it does not interrupt whisper.cpp,
- * so an aborted `transcribe` rejects at once but the native work finishes in the background
- * (at most one chunk), and the next chunk waits for it.
+ * Cancelling: the binding's `stop()` only drops the result, it does not interrupt whisper.cpp
+ * (it sets no abort callback), so an aborted `transcribe` rejects at once but the native work
+ * finishes in the background (at most one chunk), and the next chunk waits for it.
  */
 export class WhisperRecognizer implements SpeechRecognizer {
   readonly backend = 'whisper';
   readonly language: string;
   readonly #context: WhisperContext;
   readonly #threads: number;
+  readonly #temperatureIncrement: number;
   #closed = false;
 
-  private constructor(context: WhisperContext, language: string, threads: number) {
+  private constructor(context: WhisperContext, language: string, threads: number, temperatureIncrement: number) {
     this.#context = context;
     this.language = language;
     this.#threads = threads;
+    this.#temperatureIncrement = temperatureIncrement;
   }
 
   /**
    * Loads the model.
    * @throws CapserveError MODEL_LOAD_FAILED naming the setting and the configured path when the file
-   *   is missing, unreadable or not a model whisper.cpp can load (never quoting the file).
+   *   is missing, unreadable, not a model whisper.cpp can load (never quoting the file), or an
+   *   all-f32 model, which would abort the process at its first transcription.
    */
   static async open(options: WhisperOptions): Promise<WhisperRecognizer> {
     try {
@@ -103,13 +135,19 @@ export class WhisperRecognizer implements SpeechRecognizer {
       throw loadError(options, code === 'ENOENT' ? 'the model file does not exist' : `the model file cannot be read (${code ?? 'unreadable'})`, error);
     }
     if (!(await stat(options.file)).isFile()) throw loadError(options, 'the model path is not a file');
+    // whisper.cpp loads an all-f32 model's convolution kernels as f32, and ggml's CPU im2col
+    // asserts f16 kernels (GGML_ASSERT(src0->type == GGML_TYPE_F16), ggml-cpu/ops.cpp): the
+    // first transcription would abort the whole server, so such a model is refused here.
+    if ((await modelFtype(options.file)) === 0) {
+      throw loadError(options, 'the model is all f32 (ftype 0), which whisper.cpp cannot run on the CPU; convert it to f16 or a quantised type');
+    }
     const loaded = await withNativeLog(() => initWhisper({ filePath: options.file, useGpu: false }));
     if (loaded.value === undefined) {
       // whisper.cpp's own reason ("invalid model data (bad magic)") says what is wrong without quoting the file.
       const reason = loaded.log.map((line) => line.replace(/^\w+: /, '')).find((line) => !line.startsWith('failed to load model'));
       throw loadError(options, `whisper.cpp cannot load the model${reason === undefined ? '' : ` (${reason.slice(0, 200)})`}`, loaded.error);
     }
-    return new WhisperRecognizer(loaded.value, options.language ?? 'en', options.threads ?? 2);
+    return new WhisperRecognizer(loaded.value, options.language ?? 'en', options.threads ?? 2, options.temperatureIncrement ?? 0.2);
   }
 
   async transcribe(pcm: Int16Array, options: { readonly signal: AbortSignal }): Promise<SpeechSegment[]> {
@@ -122,6 +160,7 @@ export class WhisperRecognizer implements SpeechRecognizer {
       language: this.language,
       maxThreads: this.#threads,
       temperature: 0,
+      temperatureInc: this.#temperatureIncrement,
     });
     const signal = options.signal;
     let onAbort: (() => void) | undefined;

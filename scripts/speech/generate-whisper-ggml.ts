@@ -1,7 +1,7 @@
 /**
  * Writes a whisper.cpp ggml model whose weights are RANDOM (seeded, deterministic): the shapes of
  * an English-only whisper (51864 tokens, 80 mel bands, 30-second windows) with one encoder and
- * one decoder layer of width 32, about 7 MB. whisper.cpp loads and runs it like a real model, so
+ * one decoder layer of width 32, about 4 MB (matrices f16). whisper.cpp loads and runs it like a real model, so
  * tests exercise the real binding end to end (segments, timing, cancellation) without a
  * download; its text is meaningless.
  *
@@ -9,7 +9,9 @@
  *
  * The layout is the one whisper.cpp's models/convert-pt-to-ggml.py writes: the magic, eleven
  * int32 hyper-parameters, the mel filter bank, the vocabulary (length-prefixed bytes), then each
- * tensor as `n_dims, name length, type, dims (innermost first), name, data`.
+ * tensor as `n_dims, name length, type, dims (innermost first), name, data`. Two things a real
+ * model always has are load-bearing for whisper.cpp at run time, not at load: f16 convolution
+ * kernels (ftype 1) and a " " token; see `whisperGgmlBytes` and `SPACE_TOKEN`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -61,6 +63,12 @@ class Writer {
     this.#parts.push(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
   }
 
+  halves(values: Float32Array): void {
+    const buffer = Buffer.alloc(2 * values.length);
+    values.forEach((value, i) => buffer.writeUInt16LE(toHalf(value), 2 * i));
+    this.#parts.push(buffer);
+  }
+
   bytes(value: Buffer): void {
     this.#parts.push(value);
   }
@@ -70,8 +78,34 @@ class Writer {
   }
 }
 
-/** Syllables make pronounceable, distinct text tokens: " ka", "lo", " mire", … */
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/**
+ * IEEE half precision bits of `value`, rounded to nearest (Node 20 has no Float16Array). Covers
+ * what the weights here hold: finite values well inside half's range; the tiny ones flush to 0.
+ */
+export function toHalf(value: number): number {
+  f32[0] = value;
+  const bits = f32Bits[0] ?? 0;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  if (exponent <= 0) return sign;
+  if (exponent >= 0x1f) return sign | 0x7c00;
+  // Round the 23-bit mantissa to 10 bits; a carry out of the mantissa correctly bumps the exponent.
+  return sign | ((exponent << 10) + (((bits & 0x7fffff) + 0x1000) >>> 13));
+}
+
+/**
+ * GPT-2's id for a lone space. whisper.cpp looks the token " " up by text (`token_to_id.at(" ")`,
+ * to suppress a blank first token) and throws std::out_of_range from the decoder when a vocabulary
+ * lacks it, which the binding turns into a transcription that never settles.
+ */
+const SPACE_TOKEN = 220;
+
+/** Syllables make pronounceable, distinct text tokens: " ka", "lo", " mire", …, and the space. */
 function tokenText(id: number): string {
+  if (id === SPACE_TOKEN) return ' ';
   const consonants = 'bdfgklmnprstvz';
   const vowels = 'aeiou';
   let text = '';
@@ -98,8 +132,11 @@ function melFilters(mels: number): Float32Array {
 export function whisperGgmlBytes(shape: WhisperShape = TINY_RANDOM_WHISPER, seed = 42): Buffer {
   const next = random(seed);
   const out = new Writer();
-  // ftype 0: every tensor f32, so no half-precision conversion is needed here.
-  out.int32(GGML_MAGIC, shape.vocab, shape.audioCtx, shape.state, shape.heads, shape.layers, shape.textCtx, shape.state, shape.heads, shape.layers, shape.mels, 0);
+  // ftype 1 (mostly f16), as whisper.cpp's converter writes by default. Not ftype 0 (all f32):
+  // whisper.cpp then loads the convolution kernels as f32, and ggml's CPU im2col asserts they are
+  // f16 (GGML_ASSERT(src0->type == GGML_TYPE_F16) in ggml-cpu/ops.cpp), aborting the process at
+  // the first encode.
+  out.int32(GGML_MAGIC, shape.vocab, shape.audioCtx, shape.state, shape.heads, shape.layers, shape.textCtx, shape.state, shape.heads, shape.layers, shape.mels, 1);
   out.int32(shape.mels, N_FFT);
   out.floats(melFilters(shape.mels));
   out.int32(TEXT_TOKENS);
@@ -108,16 +145,22 @@ export function whisperGgmlBytes(shape: WhisperShape = TINY_RANDOM_WHISPER, seed
     out.int32(text.length);
     out.bytes(text);
   }
-  /** `dims` innermost first, as ggml counts them (PyTorch's shape reversed). */
+  /**
+   * `dims` innermost first, as ggml counts them (PyTorch's shape reversed). Matrices and kernels
+   * (`*.weight` of two or more dimensions) are f16 (ggml type 1), everything else f32 (type 0):
+   * the types whisper.cpp's loader expects of an ftype-1 file.
+   */
   const tensor = (name: string, dims: readonly number[], fill: 'random' | 'ones' | 'zeros', scale = 0.2): void => {
+    const half = dims.length >= 2 && name.endsWith('.weight');
     const encoded = Buffer.from(name, 'utf8');
-    out.int32(dims.length, encoded.length, 0, ...dims);
+    out.int32(dims.length, encoded.length, half ? 1 : 0, ...dims);
     out.bytes(encoded);
     const size = dims.reduce((product, dim) => product * dim, 1);
     const values = new Float32Array(size);
     if (fill === 'ones') values.fill(1);
     else if (fill === 'random') for (let i = 0; i < size; i += 1) values[i] = (next() * 2 - 1) * scale;
-    out.floats(values);
+    if (half) out.halves(values);
+    else out.floats(values);
   };
   const { state: n, mels } = shape;
   const block = (prefix: string, cross: boolean): void => {

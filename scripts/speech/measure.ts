@@ -1,7 +1,12 @@
 /**
  * Word error rate and speed of the speech backends, written to bench/RESULTS-speech.md.
  *
- *   npm run bench:speech [-- --whisper-model path/to/ggml-base.en.bin]
+ *   npm run bench:speech [-- --whisper-model path/to/ggml-base.en.bin] [--whisper-random]
+ *
+ * `--whisper-random` adds a row for the random-weight whisper model of
+ * scripts/speech/generate-whisper-ggml.ts (written to a temporary folder): the speed of the
+ * whisper.cpp path at a toy size, decoding each file once (no temperature fallback, which random
+ * weights would always trigger); its WER is meaningless.
  *
  * Sets: the LibriVox sentences of Debian's pocketsphinx-testdata that come with a transcript
  * (test/data/librivox; cards/ is grammar-based and has none), and sentences spoken by espeak-ng,
@@ -17,6 +22,8 @@ import { parseArgs } from 'node:util';
 import { createRecognizer } from '../../models/speech/create-recognizer.js';
 import { type SpeechSpec } from '../../models/speech/speech-spec.js';
 import { SPEECH_SAMPLE_RATE, type SpeechRecognizer } from '../../models/speech/types.js';
+import { WhisperRecognizer } from '../../models/speech/whisper.js';
+import { writeRandomWhisperModel } from './generate-whisper-ggml.js';
 import { readWav16kMono } from './read-wav.js';
 import { rateOf, type WordErrors, wordErrors } from './wer.js';
 
@@ -105,24 +112,42 @@ async function measure(name: string, recognizer: SpeechRecognizer, samples: read
   return { name, files: samples.length, wer: rateOf(errors), audioSec, wallSec, worst: { id: worst.id, reference: worst.reference, hypothesis: worst.hypothesis } };
 }
 
-const { values } = parseArgs({ options: { 'whisper-model': { type: 'string' }, out: { type: 'string' } }, strict: true });
+const { values } = parseArgs({
+  options: { 'whisper-model': { type: 'string' }, 'whisper-random': { type: 'boolean' }, out: { type: 'string' } },
+  strict: true,
+});
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const specs: { label: string; spec: SpeechSpec }[] = [{ label: 'pocketsphinx 0.8 (en-us)', spec: { backend: 'pocketsphinx', language: 'en-us' } }];
-if (values['whisper-model'] !== undefined) {
-  specs.push({ label: `whisper (${path.basename(values['whisper-model'])})`, spec: { backend: 'whisper', model: path.resolve(values['whisper-model']), language: 'en', threads: 2 } });
-}
 const dir = await mkdtemp(path.join(tmpdir(), 'capserve-speech-bench-'));
+/** `meaningless`: a row for speed only, whose worst file (pages of invented syllables) is not listed. */
+const specs: { label: string; open: () => Promise<SpeechRecognizer>; meaningless?: boolean }[] = [];
+const add = (label: string, spec: SpeechSpec): void => {
+  specs.push({ label, open: () => createRecognizer(spec, root) });
+};
+add('pocketsphinx 0.8 (en-us)', { backend: 'pocketsphinx', language: 'en-us' });
+if (values['whisper-model'] !== undefined) {
+  add(`whisper (${path.basename(values['whisper-model'])})`, { backend: 'whisper', model: path.resolve(values['whisper-model']), language: 'en', threads: 2 });
+}
+if (values['whisper-random'] === true) {
+  specs.push({
+    label: 'whisper, random weights (4 MB, no fallback; WER meaningless)',
+    meaningless: true,
+    open: async () => {
+      const file = await writeRandomWhisperModel(path.join(dir, 'whisper-random.bin'));
+      return WhisperRecognizer.open({ file, label: 'whisper-random.bin', language: 'en', threads: 2, temperatureIncrement: 0 });
+    },
+  });
+}
 try {
   const sets = { librivox: await librivoxSet(), espeak: await espeakSet(dir) };
   const rows: string[] = [];
   const worst: string[] = [];
-  for (const { label, spec } of specs) {
-    const recognizer = await createRecognizer(spec, root);
+  for (const { label, open, meaningless } of specs) {
+    const recognizer = await open();
     try {
       for (const [name, samples] of Object.entries(sets)) {
         const result = await measure(name, recognizer, samples);
         rows.push(`| ${label} | ${name} | ${result.files} | ${result.audioSec.toFixed(1)} | ${(result.wer * 100).toFixed(1)} % | ${(result.audioSec / result.wallSec).toFixed(2)} |`);
-        worst.push(`- ${label}, ${name}, worst file \`${result.worst.id}\`:\n  - reference: ${result.worst.reference}\n  - heard: ${result.worst.hypothesis}`);
+        if (meaningless !== true) worst.push(`- ${label}, ${name}, worst file \`${result.worst.id}\`:\n  - reference: ${result.worst.reference}\n  - heard: ${result.worst.hypothesis}`);
       }
     } finally {
       await recognizer.close();
@@ -137,6 +162,11 @@ try {
     '',
     '- **librivox**: the five LibriVox sentences of Debian\'s `pocketsphinx-testdata` with a transcript (`test/data/librivox`); `cards/` is grammar-based (no transcript) and is not used.',
     `- **espeak**: ${SENTENCES.length} everyday sentences spoken by \`espeak-ng -v en-us\`, resampled to 16 kHz mono by ffmpeg (synthetic voice: a check of the pipeline, not of real speech).`,
+    ...(values['whisper-random'] === true
+      ? [
+          '- **whisper, random weights**: the model scripts/speech/generate-whisper-ggml.ts writes (one encoder and one decoder layer of width 32, real vocabulary and 30-second windows), run by the real whisper.cpp binding with greedy decoding and no temperature fallback. It measures the binding\'s fixed costs (mel, a 30-second encoder window, up to 224 decoded tokens per file), not a usable model: its WER is meaningless.',
+        ]
+      : []),
     '',
     '| backend | set | files | audio s | WER | audio s / wall s |',
     '|---|---|---|---|---|---|',
