@@ -5,6 +5,7 @@ import { type Redis } from 'ioredis';
 import { type Registry } from 'prom-client';
 import { ProcessFrontEnd } from './front-end.js';
 import { registerJobAttemptMetrics } from './job-metrics.js';
+import { allOf, logJobAttempts } from './log-job-attempts.js';
 import { LocalJobRunner, type LocalWorkers, startLocalWorkers } from './local-runner.js';
 import { BullmqJobQueue } from './queue/bullmq-queue.js';
 import { DurableJobQueue } from './queue/durable-queue.js';
@@ -50,7 +51,7 @@ export function createJobs(
   /** The speech-to-text recognizer for audio and video (closed with the jobs), or why there is none. */
   speech?: JobsSpeech,
 ): Jobs {
-  const runner = new LocalJobRunner(service, config, registerJobAttemptMetrics(metricsRegistry), speech);
+  const runner = new LocalJobRunner(service, config, allOf(registerJobAttemptMetrics(metricsRegistry), logJobAttempts(logger)), speech);
   const onError = (error: unknown): void => logger.warn({ err: error }, 'job queue error');
   const retry = { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs, resultTtlMs: config.jobResultTtlMs };
   const spool = new Spool({ dir: config.spoolDir ?? path.join(tmpdir(), 'capserve-spool'), maxBytes: config.maxSpoolBytes ?? 2 ** 30 });

@@ -35,6 +35,8 @@ export interface ProcessInput {
   readonly capabilities: readonly string[];
   readonly options: Readonly<Record<string, unknown>>;
   readonly priority: Priority;
+  /** The submitting HTTP request's id: carried by a queued job for its log lines. */
+  readonly requestId?: string;
 }
 
 export type ProcessOutcome =
@@ -156,6 +158,7 @@ export class ProcessFrontEnd {
         ...(input.text === undefined ? {} : { text: input.text }),
         ...(file === undefined ? {} : await this.#carry(file)),
         ...(input.fileName === undefined ? {} : { fileName: input.fileName }),
+        ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
         ...jobTraceField(),
       },
       { priority: input.priority, attempts: this.#options.jobAttempts },

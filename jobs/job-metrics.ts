@@ -4,8 +4,20 @@ import { type JobQueue, type QueueName, type Route } from './types.js';
 /** How one attempt at a queued job ended in this process; `cancelled` when its signal aborted (cancel or shutdown). */
 export type JobAttemptOutcome = 'completed' | 'failed' | 'cancelled';
 
+/** One finished attempt at a queued job. */
+export interface JobAttempt {
+  readonly queue: QueueName;
+  readonly outcome: JobAttemptOutcome;
+  readonly jobId: string;
+  /** The request that submitted the job, when it carried one. */
+  readonly requestId?: string;
+  readonly durationMs: number;
+  /** The error code of a failed attempt. */
+  readonly code?: string;
+}
+
 /** Told of every job attempt a local runner finishes; it must not throw. */
-export type JobAttemptObserver = (queue: QueueName, outcome: JobAttemptOutcome) => void;
+export type JobAttemptObserver = (attempt: JobAttempt) => void;
 
 /**
  * `capserve_job_attempts_total` on the service's registry: each attempt at a queued job this
@@ -19,7 +31,7 @@ export function registerJobAttemptMetrics(registry: Registry): JobAttemptObserve
     labelNames: ['queue', 'outcome'],
     registers: [registry],
   });
-  return (queue, outcome) => attempts.inc({ queue, outcome });
+  return ({ queue, outcome }) => attempts.inc({ queue, outcome });
 }
 
 /** What `/process` records per job. */

@@ -56,7 +56,9 @@ export class LocalJobRunner {
   processorFor(queue: QueueName): JobProcessor {
     return async (payload, context) => {
       this.#running.set(queue, (this.#running.get(queue) ?? 0) + 1);
+      const began = performance.now();
       let outcome: JobAttemptOutcome = 'failed';
+      let code: string | undefined;
       try {
         const { span, parent } = startJobSpan(queue, payload, context.jobId);
         const result = await inSpan(span, () => this.processor(payload, context), parent);
@@ -64,10 +66,18 @@ export class LocalJobRunner {
         return result;
       } catch (error) {
         if (context.signal.aborted) outcome = 'cancelled';
+        code = errorCodeOf(error);
         throw error;
       } finally {
         this.#running.set(queue, (this.#running.get(queue) ?? 1) - 1);
-        this.#onAttempt?.(queue, outcome);
+        this.#onAttempt?.({
+          queue,
+          outcome,
+          jobId: context.jobId,
+          ...(payload.requestId === undefined ? {} : { requestId: payload.requestId }),
+          durationMs: performance.now() - began,
+          ...(outcome === 'failed' && code !== undefined ? { code } : {}),
+        });
       }
     };
   }
@@ -134,4 +144,10 @@ export function startLocalWorkers(
       if (!(await settlesWithin(closing, graceMs))) options.onError(new Error(`workers still busy after ${graceMs} ms; their jobs return to the queue when their locks expire`));
     },
   };
+}
+
+/** A thrown error's registry code (CapserveError or any error with a string `code`). */
+function errorCodeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }

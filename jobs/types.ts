@@ -166,6 +166,8 @@ export const jobPayloadSchema = z.object({
    * The W3C trace context of the request that submitted the job, so that its run continues the
    * request's trace in whichever process takes it; absent when tracing is off.
    */
+  /** The submitting request's id, so the job's log lines anywhere (BullMQ workers included) carry it. */
+  requestId: z.string().max(128).optional(),
   trace: z.object({ traceparent: z.string().max(256), tracestate: z.string().max(512).optional() }).optional(),
 });
 export type JobPayload = z.infer<typeof jobPayloadSchema>;

@@ -6,6 +6,7 @@ import { openRedis } from '../jobs/queue/redis-connection.js';
 import { WorkerRegistry } from '../jobs/workers/worker-registry.js';
 import { loadConfig } from './config.js';
 import { LocalJobRunner, startLocalWorkers } from '../jobs/local-runner.js';
+import { logJobAttempts } from '../jobs/log-job-attempts.js';
 import { createService } from './create-service.js';
 import { handleCommandLine } from './command-line.js';
 import { startTracing } from './tracing.js';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   const onError = (error: unknown): void => logger.warn({ err: error }, 'queue worker error');
   const redis = openRedis(config.redisUrl, { connectionName: `capserve:registry:${config.workerId}` });
   redis.on('error', onError);
-  const runner = new LocalJobRunner(service, config, undefined, speech);
+  const runner = new LocalJobRunner(service, config, logJobAttempts(logger), speech);
   const workers = startLocalWorkers(runner, new WorkerRegistry(redis), {
     redisUrl: config.redisUrl,
     concurrency: config.queueConcurrency,

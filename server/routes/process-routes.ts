@@ -78,7 +78,7 @@ export function processRoutes(frontEnd: ProcessFrontEnd, owners?: JobOwners): Fa
           if (!reply.raw.writableFinished) controller.abort();
         });
         noteCapabilities(request, input.capabilities);
-        const outcome = await frontEnd.submit(input, controller.signal, request.log);
+        const outcome = await frontEnd.submit({ ...input, requestId: request.id }, controller.signal, request.log);
         if (outcome.kind === 'queued') noteJob(request, outcome.job.id);
         else noteBatch(request, outcome.reply.batch.id);
         // A key's jobs can be followed on its WebSocket too; without keys, over HTTP only.

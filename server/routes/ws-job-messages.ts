@@ -41,7 +41,7 @@ export function wsJobMessages(frontEnd: ProcessFrontEnd, owners: JobOwners): WsM
       if (!parsed.success) throw validationError('message', parsed.error.issues);
       const { id: messageId, type: _type, ...input } = parsed.data;
       const started = performance.now();
-      const outcome = await frontEnd.submit(input, socket.signal, socket.log);
+      const outcome = await frontEnd.submit({ ...input, requestId: socket.requestId }, socket.signal, socket.log);
       if (outcome.kind === 'inline') {
         outcome.reply.results.forEach((result, index) => {
           for (const [capability, value] of Object.entries(result)) socket.send({ id: messageId, type: 'result', capability, index, result: value });

@@ -26,6 +26,8 @@ export interface WsConnection {
   readonly owner: string;
   /** The upgrade request's logger: every line carries the connection's request id. */
   readonly log: FastifyBaseLogger;
+  /** The upgrade request's id. */
+  readonly requestId: string;
 }
 
 /**
@@ -60,6 +62,7 @@ export function registerWsRoute(
     const connection: WsConnection = {
       signal: closed.signal,
       log: request.log,
+      requestId: request.id,
       owner: ownerFor(identityOf(request)?.label, 'socket') ?? '',
       send(payload) {
         if (socket.readyState !== socket.OPEN) return;
