@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { projectRoot } from '../../core/project-root.js';
 import { freePort } from '../free-port.js';
+import { tinySentimentExamples } from '../fixtures/sentiment-examples.js';
 import { generateBertModel } from '../generate-bert-onnx.js';
 import { type Child, type Children, waitFor } from './children.js';
 import { haproxyConfig, type HaproxyConfigOptions, serverStates } from './haproxy-config.js';
@@ -69,12 +70,7 @@ export async function writeCapabilities(dir: string): Promise<string> {
   const examples = path.join(dir, 'sentiment-examples.json');
   await writeFile(
     examples,
-    JSON.stringify([
-      { text: 'I love this, it is wonderful', label: 'positive' },
-      { text: 'great service and a happy day', label: 'positive' },
-      { text: 'I hate this, it is awful', label: 'negative' },
-      { text: 'terrible, broken and sad', label: 'negative' },
-    ]),
+    JSON.stringify(tinySentimentExamples),
   );
   const file = path.join(dir, 'capabilities.json');
   await writeFile(

@@ -17,6 +17,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { seededRandom } from '../../capabilities/math/seeded-random.js';
 
 /** "ggml", as whisper.cpp reads it: one little-endian uint32. */
 const GGML_MAGIC = 0x67676d6c;
@@ -37,18 +38,6 @@ export const TINY_RANDOM_WHISPER: WhisperShape = { vocab: 51_864, audioCtx: 1500
 /** Tokens below this id are text; the special and timestamp tokens above are named by whisper.cpp itself. */
 const TEXT_TOKENS = 50_256;
 const N_FFT = 201;
-
-/** mulberry32: small, seeded, good enough for weights. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 class Writer {
   readonly #parts: Buffer[] = [];
@@ -130,7 +119,7 @@ function melFilters(mels: number): Float32Array {
 
 /** The ggml model as bytes. */
 export function whisperGgmlBytes(shape: WhisperShape = TINY_RANDOM_WHISPER, seed = 42): Buffer {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const out = new Writer();
   // ftype 1 (mostly f16), as whisper.cpp's converter writes by default. Not ftype 0 (all f32):
   // whisper.cpp then loads the convolution kernels as f32, and ggml's CPU im2col asserts they are

@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateBertModel } from '../../scripts/generate-bert-onnx.js';
+import { tinySentimentExamples } from '../../scripts/fixtures/sentiment-examples.js';
 
 let generated: Promise<string> | undefined;
 
@@ -28,12 +29,7 @@ export async function writeSentimentExamples(name: string): Promise<string> {
   const file = path.join(await tinyBertDir(), name);
   await writeFile(
     file,
-    JSON.stringify([
-      { text: 'I love this, it is wonderful', label: 'positive' },
-      { text: 'great service and a happy day', label: 'positive' },
-      { text: 'I hate this, it is awful', label: 'negative' },
-      { text: 'terrible, broken and sad', label: 'negative' },
-    ]),
+    JSON.stringify(tinySentimentExamples),
   );
   return file;
 }
