@@ -45,15 +45,26 @@ export function registerHttpTracing(app: FastifyInstance): void {
     route.handler = function traced(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
       const traced = spans.get(request);
       if (traced === undefined) return handler.call(this, request, reply);
-      const result: unknown = context.with(traced.context, () => handler.call(this, request, reply));
-      // An upgraded WebSocket has no HTTP response: its span ends with the upgrade.
-      if ((request as { ws?: unknown }).ws === true) finish(request, 101);
-      return result;
+      return context.with(traced.context, () => handler.call(this, request, reply));
     } as RouteHandlerMethod;
   });
 
   app.addHook('onResponse', async (request, reply) => finish(request, reply.statusCode, answeredErrorCode(reply)));
   app.addHook('onRequestAbort', async (request) => finish(request, undefined));
+}
+
+/**
+ * Ends an upgraded WebSocket request's span with 101 and returns the context it was active in
+ * (to link the connection's messages to it); undefined when the request was not traced. An
+ * upgrade has no HTTP response, so no `onResponse` ends its span: the WebSocket handler calls
+ * this once, as the connection opens (@fastify/websocket hijacks the reply and calls that
+ * handler from its own wrapper, with the socket first, so the wrapper above cannot tell).
+ */
+export function endUpgradeSpan(request: FastifyRequest): Context | undefined {
+  const traced = spans.get(request);
+  if (traced === undefined) return undefined;
+  finish(request, 101);
+  return traced.context;
 }
 
 /** Ends a request's span: the status and error code, an error status for 5xx, or aborted by the client (`status` undefined). */

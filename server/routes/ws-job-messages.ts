@@ -5,7 +5,7 @@ import { type ProcessFrontEnd } from '../../jobs/front-end.js';
 import { jobMessageSchema as jobMessage, processMessageSchema as processMessage } from './ws-messages.js';
 import { type JobOwners } from '../job-owners.js';
 import { type WsConnection, type WsMessageHandler } from './ws-route.js';
-import { logWsMessage, type WsMessageOutcome } from './ws-message-log.js';
+import { type WsMessageOutcome } from './ws-message-log.js';
 import { isWellFormedRequestId } from '../request-id.js';
 
 
@@ -17,18 +17,17 @@ import { isWellFormedRequestId } from '../request-id.js';
  * did not exist, so ids cannot be probed either.
  */
 export function wsJobMessages(frontEnd: ProcessFrontEnd, owners: JobOwners): WsMessageHandler {
-  return (message, socket) => {
+  return (message, socket, trace) => {
     const type = message.type;
     if (type !== 'process' && type !== 'subscribe' && type !== 'cancel') return false;
-    const started = performance.now();
     const jobId = typeof message.jobId === 'string' ? message.jobId : undefined;
     handle(message, socket).then(
-      (outcome) => logWsMessage(socket.log, started, { id: message.id, type, ...outcome }),
+      (outcome) => trace.finish({ id: message.id, type, ...outcome }),
       (error: unknown) => {
         if (!isCapserveError(error)) socket.log.error({ err: error }, 'websocket job message failed');
         const coded = asCapserveError(error);
         socket.send({ ...(message.id === undefined ? {} : { id: message.id }), type: 'error', ...coded.toBody().error });
-        logWsMessage(socket.log, started, { id: message.id, type, code: coded.code, ...(jobId !== undefined && isWellFormedRequestId(jobId) ? { jobId } : {}) });
+        trace.finish({ id: message.id, type, code: coded.code, ...(jobId !== undefined && isWellFormedRequestId(jobId) ? { jobId } : {}) });
       },
     );
     return true;
@@ -39,7 +38,7 @@ export function wsJobMessages(frontEnd: ProcessFrontEnd, owners: JobOwners): WsM
     if (message.type === 'process') {
       const parsed = processMessage.safeParse(message);
       if (!parsed.success) throw validationError('message', parsed.error.issues);
-      const { id: messageId, type: _type, ...input } = parsed.data;
+      const { id: messageId, type: _type, traceparent: _traceparent, tracestate: _tracestate, ...input } = parsed.data;
       const started = performance.now();
       const outcome = await frontEnd.submit({ ...input, requestId: socket.requestId }, socket.signal, socket.log);
       if (outcome.kind === 'inline') {

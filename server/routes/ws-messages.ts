@@ -15,12 +15,28 @@ import { processFieldsSchema } from './process-routes.js';
 /** The client's id for a request; every reply to it carries it back. */
 export const messageIdSchema = z.union([z.string().min(1).max(200), z.number()]);
 
+/**
+ * A message's own W3C trace context, optional on every client message: its span continues that
+ * trace rather than the upgrade's. Read like the HTTP headers of the same names: a string the
+ * W3C propagator rejects is ignored (the upgrade's trace context is used) and never logged.
+ */
+export const traceContextFields = {
+  traceparent: z.string().max(512).optional().meta({ description: "W3C traceparent: the message's span is a child of this span (else of the upgrade's traceparent)." }),
+  tracestate: z.string().max(512).optional().meta({ description: 'W3C tracestate, carried with traceparent.' }),
+};
+
 /** `classify` (the default type): the `/classify` body plus an id. */
-export const classifyMessageSchema = classifyBodySchema.extend({ id: messageIdSchema, type: z.literal('classify').optional() });
+export const classifyMessageSchema = classifyBodySchema.extend({ id: messageIdSchema, type: z.literal('classify').optional(), ...traceContextFields });
 /** `process`: a text through the job planner (the JSON fields of `/process`). */
-export const processMessageSchema = processFieldsSchema.extend({ id: messageIdSchema, type: z.literal('process'), text: z.string().min(1) });
+export const processMessageSchema = processFieldsSchema.extend({ id: messageIdSchema, type: z.literal('process'), text: z.string().min(1), ...traceContextFields });
 /** `subscribe` (stream an existing job's events) and `cancel` (cancel it). */
-export const jobMessageSchema = z.object({ id: messageIdSchema, type: z.enum(['subscribe', 'cancel']), jobId: z.string().min(1).max(200) }).strict();
+export const jobMessageSchema = z
+  .object({ id: messageIdSchema, type: z.enum(['subscribe', 'cancel']), jobId: z.string().min(1).max(200), ...traceContextFields })
+  .strict();
+
+/** The `type` of every client message (`classify` when absent). */
+export const clientMessageTypes = ['classify', 'process', 'subscribe', 'cancel'] as const;
+export type ClientMessageType = (typeof clientMessageTypes)[number];
 
 export const clientMessageSchema = z.union([classifyMessageSchema, processMessageSchema, jobMessageSchema]);
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type WebSocket } from 'ws';
 import { validationError } from '../../core/format-issues.js';
@@ -11,15 +12,20 @@ import { access, errorResponses } from '../openapi/error-responses.js';
 import { identityOf } from '../authenticate.js';
 import { ownerFor } from '../job-owners.js';
 import { replyError } from '../../batcher/reply-error.js';
-import { logWsMessage } from './ws-message-log.js';
 import { roundMs } from '../request-log.js';
+import { endUpgradeSpan } from '../http-tracing.js';
+import { WsMessageTrace, type WsTracedConnection, wsTraceOrigin } from './ws-message-trace.js';
 
 
-/** Extra message types (jobs) handled by another module; returns false when it does not know the type. */
-export type WsMessageHandler = (message: Record<string, unknown>, socket: WsConnection) => boolean;
+/**
+ * Extra message types (jobs) handled by another module; returns false when it does not know the
+ * type. It is called with the message's span active, and calls `trace.finish` once the message's
+ * last reply was sent.
+ */
+export type WsMessageHandler = (message: Record<string, unknown>, socket: WsConnection, trace: WsMessageTrace) => boolean;
 
 /** What the socket offers to handlers: a JSON send that is a no-op once closed, the close signal, and who owns its jobs. */
-export interface WsConnection {
+export interface WsConnection extends WsTracedConnection {
   send(payload: Record<string, unknown>): void;
   readonly signal: AbortSignal;
   /** The owner of the jobs this socket creates (`JobOwners`): its key's label, else the socket itself. */
@@ -51,7 +57,11 @@ export function registerWsRoute(
     response: errorResponses(...access),
   };
   app.get('/ws', { websocket: true, schema }, (socket: WebSocket, request) => {
+    const origin = wsTraceOrigin(request.headers, endUpgradeSpan(request));
     const closed = new AbortController();
+    // Each message in flight listens for the close (its deadline, its span): many at once is the
+    // point of the socket, not a leak, so no warning past ten.
+    setMaxListeners(0, closed.signal);
     const opened = performance.now();
     let messages = 0;
     socket.once('close', (code) => {
@@ -63,6 +73,7 @@ export function registerWsRoute(
       signal: closed.signal,
       log: request.log,
       requestId: request.id,
+      origin,
       owner: ownerFor(identityOf(request)?.label, 'socket') ?? '',
       send(payload) {
         if (socket.readyState !== socket.OPEN) return;
@@ -91,9 +102,9 @@ export function registerWsRoute(
     socket.on('message', (data, isBinary) => {
       messages += 1;
       const started = performance.now();
-      const refuse = (error: CapserveError, id?: unknown): void => {
+      const refuse = (error: CapserveError, id?: unknown, trace = new WsMessageTrace(connection, started)): void => {
         fail(error, id);
-        logWsMessage(request.log, started, { id, type: 'unknown', code: error.code });
+        trace.finish({ id, type: 'unknown', code: error.code });
       };
       const now = Date.now();
       if (now - windowStart >= 1000) {
@@ -118,18 +129,19 @@ export function registerWsRoute(
         return;
       }
       const record = message as Record<string, unknown>;
+      const trace = new WsMessageTrace(connection, started, record);
       if (record.type !== undefined && record.type !== 'classify') {
-        if (!extra.some((handle) => handle(record, connection))) {
-          refuse(new CapserveError('VALIDATION_ERROR', `unknown message type ${JSON.stringify(record.type)}`), record.id);
+        if (!trace.run(() => extra.some((handle) => handle(record, connection, trace)))) {
+          refuse(new CapserveError('VALIDATION_ERROR', `unknown message type ${JSON.stringify(record.type)}`), record.id, trace);
         }
         return;
       }
-      void classify(record).then(
-        (outcome) => logWsMessage(request.log, started, { id: record.id, type: 'classify', ...outcome }),
+      void trace.run(() => classify(record)).then(
+        (outcome) => trace.finish({ id: record.id, type: 'classify', ...outcome }),
         (error: unknown) => {
           fail(error, record.id);
           const capabilities = classifyMessageSchema.shape.capabilities.safeParse(record.capabilities);
-          logWsMessage(request.log, started, {
+          trace.finish({
             id: record.id,
             type: 'classify',
             code: asCapserveError(error).code,
@@ -144,7 +156,7 @@ export function registerWsRoute(
       if (!parsed.success) {
         throw validationError('message', parsed.error.issues);
       }
-      const { id, ...body } = parsed.data;
+      const { id, traceparent: _traceparent, tracestate: _tracestate, ...body } = parsed.data;
       checkClassifyBody(body, limits);
       const started = performance.now();
       const deadline = deadlineSignal(body.timeoutMs ?? limits.requestTimeoutMs, closed.signal);
