@@ -61,10 +61,10 @@ ENV HOST=0.0.0.0 \
 RUN mkdir -p /app/data /app/models/repository && chown -R node:node /app/data /app/models
 USER node
 VOLUME ["/app/data", "/app/models/repository"]
-EXPOSE 8080
-# Liveness: the process answers. Load balancers should check /health/ready, which is 503 while models load.
+EXPOSE 8080 9464
+# Liveness: the process answers, a server on PORT or a queue worker on WORKER_PORT. Load balancers should check /health/ready, which is 503 while models load.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \
-  CMD node -e "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+  CMD node -e "const live = (port) => fetch('http://127.0.0.1:' + port + '/health').then((r) => r.ok || Promise.reject()); Promise.any([live(process.env.PORT || 8080), live(process.env.WORKER_PORT || 9464)]).then(() => process.exit(0), () => process.exit(1))"
 # node is PID 1, with no npm or shell between: `docker stop`'s SIGTERM reaches the server, which
 # drains and logs its shutdown. A queue worker: --entrypoint node capserve dist/server/worker.js
 ENTRYPOINT ["node", "dist/server/main.js"]

@@ -22,7 +22,7 @@ export type JobAttemptObserver = (attempt: JobAttempt) => void;
 /**
  * `capserve_job_attempts_total` on the service's registry: each attempt at a queued job this
  * process ran, by queue and outcome (a retried job counts every attempt). Queue workers in
- * other processes (`npm run worker`) count their own and have no `/metrics`.
+ * other processes (`npm run worker`) count their own, on their own `/metrics` (WORKER_PORT).
  */
 export function registerJobAttemptMetrics(registry: Registry): JobAttemptObserver {
   const attempts = new Counter({

@@ -16,6 +16,12 @@ import { redisFailureModes } from './shared-rate-limit-store.js';
 const listening = {
   host: setting({ env: 'HOST', description: 'Interface to listen on.', schema: z.string().min(1).default('127.0.0.1') }),
   port: setting({ env: 'PORT', description: 'Port to listen on; 0 picks a free one.', schema: int(8080, 0, 65_535) }),
+  workerPort: setting({
+    env: 'WORKER_PORT',
+    description:
+      "Port of a queue worker's (`npm run worker`) own listener, on HOST: `/health`, `/health/ready` and `/metrics` for probes and Prometheus. 9464 is the usual Prometheus exporter port (OpenTelemetry's), apart from PORT so a worker and a server share a host; 0 turns the listener off. The server does not read it.",
+    schema: int(9464, 0, 65_535),
+  }),
   logLevel: setting({
     env: 'LOG_LEVEL',
     description: 'pino level.',

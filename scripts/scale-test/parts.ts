@@ -117,13 +117,15 @@ export async function startReplica(children: Children, replica: { readonly name:
   return { ...replica, url, child };
 }
 
-/** Starts `server/worker.ts` (a queue worker) and waits for its `worker ready` line. */
+/** Starts `server/worker.ts` (a queue worker) on a port of its own and waits for its `/health/ready`. */
 export async function startWorker(children: Children, name: string, env: Record<string, string>): Promise<Child> {
-  const child = entryPoint(children, name, 'worker.ts', { ...env, WORKER_ID: name, LOG_LEVEL: 'info' });
+  // Several workers share this host: each needs its own health and metrics port.
+  const url = `http://127.0.0.1:${await freePort()}`;
+  const child = entryPoint(children, name, 'worker.ts', { ...env, WORKER_ID: name, LOG_LEVEL: 'info', HOST: '127.0.0.1', WORKER_PORT: new URL(url).port });
   await waitFor(
-    () => {
+    async () => {
       if (!child.alive()) throw new Error(`${name} exited before it was ready:\n${child.output()}`);
-      return child.output().includes('worker ready');
+      return fetch(`${url}/health/ready`).then((response) => response.ok, () => false);
     },
     () => `${name} to be ready:\n${child.output().slice(-2000)}`,
     60_000,

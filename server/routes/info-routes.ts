@@ -1,8 +1,8 @@
 import { type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { redactPaths } from '../../core/redact-paths.js';
 import { type CapserveService } from '../../engine/service.js';
 import { access, errorResponses, jsonResponse } from '../openapi/error-responses.js';
+import { liveness, metricsText, serviceReadiness } from './probe-answers.js';
 import { capabilitiesSchema, healthSchema, readinessSchema, statsSchema } from '../openapi/response-schemas.js';
 
 /** Liveness, readiness, the capability list, statistics and Prometheus metrics. */
@@ -11,7 +11,7 @@ export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {
     app.get(
       '/health',
       { schema: { operationId: 'getHealth', tags: ['health'], summary: 'Liveness: the process answers.', response: { 200: jsonResponse('The process is up.', healthSchema) } } },
-      async () => ({ status: 'ok' as const, phase: service.phase }),
+      async () => liveness(service),
     );
 
     app.get(
@@ -25,17 +25,9 @@ export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {
         },
       },
       async (_request, reply) => {
-        const models = service.pool.status().map(({ name, state, error, info }) => ({
-          name,
-          state,
-          ...(info === undefined ? {} : { device: info.device, ...(info.adapter === undefined ? {} : { adapter: info.adapter }) }),
-          // Served without a key: a load error names model files relative to the project, never absolute paths.
-          ...(error ? { error: redactPaths(error) } : {}),
-        }));
-        // Draining: still serving, but asking the load balancer to stop sending (SHUTDOWN_DELAY_MS).
-        const ready = service.ready && !service.draining;
-        reply.code(ready ? 200 : 503);
-        return { ready, phase: service.draining ? 'draining' : service.phase, models };
+        const readiness = serviceReadiness(service);
+        reply.code(readiness.ready ? 200 : 503);
+        return readiness;
       },
     );
 
@@ -81,10 +73,7 @@ export function infoRoutes(service: CapserveService): FastifyPluginAsyncZod {
           response: { 200: { description: 'The Prometheus text exposition format.', content: { 'text/plain': { schema: z.string() } } }, ...errorResponses(...access) },
         },
       },
-      async (_request, reply) => {
-        reply.type(service.metrics.registry.contentType);
-        return service.metrics.registry.metrics();
-      },
+      async (_request, reply) => metricsText(service.metrics.registry, reply),
     );
   };
 }

@@ -10,6 +10,7 @@ import t, { type Test } from 'tap';
 import { parse } from 'yaml';
 import { projectRoot } from '../../core/project-root.js';
 import { configVariables, loadConfig } from '../../server/config.js';
+import { buildWorkerApp } from '../../server/worker-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startTestServer } from '../helpers/test-server.js';
 
@@ -42,7 +43,7 @@ async function composeValidator(): Promise<ReturnType<Ajv2019['compile']>> {
 }
 
 interface ComposeFile {
-  services: Record<string, { environment?: Record<string, string>; volumes?: string[]; healthcheck?: { test?: string[]; disable?: boolean }; deploy?: { replicas?: number }; [field: string]: any }>;
+  services: Record<string, { environment?: Record<string, string>; volumes?: string[]; healthcheck?: { test?: string[]; disable?: boolean; start_period?: string }; deploy?: { replicas?: number }; [field: string]: any }>;
   [field: string]: any;
 }
 
@@ -110,6 +111,25 @@ t.test('compose.yaml: replicas, worker, Redis, PostgreSQL and HAProxy; its varia
   t.ok(mount !== undefined && existsSync(path.join(path.resolve(dir, mount), path.basename(services.capserve?.environment?.CAPABILITIES_CONFIG ?? ''))));
   const stopGrace = Number(/^(\d+)s$/.exec(services.capserve?.stop_grace_period ?? '')?.[1]);
   t.ok(stopGrace * 1000 > Number(services.capserve?.environment?.SHUTDOWN_GRACE_MS), 'Docker waits for the drain before SIGKILL');
+});
+
+t.test("the worker's health check reads its readiness route on WORKER_PORT", async (t) => {
+  const worker = (await composeFile()).services.worker;
+  const command = worker?.healthcheck?.test?.join(' ') ?? '';
+  t.notOk(worker?.healthcheck?.disable, 'the health check is on');
+  const checked = /http:\/\/127\.0\.0\.1:(\d+)(\/\S*?)'/.exec(command);
+  const samples = { CAPSERVE_API_KEYS: 'ops:admin:a-sample-admin-key-0123456789' };
+  const workerPort = loadConfig(Object.fromEntries(Object.entries(worker?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), samples)]))).workerPort;
+  t.equal(Number(checked?.[1]), workerPort, `${command} reaches WORKER_PORT`);
+  t.not(workerPort, 0, 'the listener is on');
+  t.ok(worker?.expose?.map(String).includes(String(workerPort)), 'and the port is exposed to the compose network (a Prometheus there)');
+  t.equal(checked?.[2], '/health/ready');
+  const front = await startTestServer(t, [recordingCapability('classification')]);
+  const app = await buildWorkerApp({ service: front.service, queues: () => 'running', logger: front.app.log });
+  t.teardown(() => app.close());
+  t.ok(app.hasRoute({ method: 'GET', url: checked?.[2] ?? '' }), 'a worker route');
+  t.equal((await app.inject({ url: checked?.[2] ?? '' })).statusCode, 200);
+  t.ok(Number(/^(\d+)s$/.exec(worker?.healthcheck?.start_period ?? '')?.[1]) >= 60, 'time to load the models first');
 });
 
 /** `haproxy -c -f file`: its exit code and output. Skips (or, in CI, fails) when haproxy is missing. */

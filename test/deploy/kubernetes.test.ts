@@ -13,6 +13,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { loadCapabilitiesConfig } from '../../capabilities/load-config.js';
 import { projectRoot } from '../../core/project-root.js';
 import { configVariables, loadConfig } from '../../server/config.js';
+import { buildWorkerApp } from '../../server/worker-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startTestServer } from '../helpers/test-server.js';
 
@@ -155,6 +156,37 @@ t.test('the probes are real routes; the grace period covers preStop plus SHUTDOW
   t.ok(one(objects, 'Deployment', 'capserve-worker').spec.template.spec.terminationGracePeriodSeconds * 1000 > shutdownGraceMs);
   t.ok(container.resources.requests.cpu !== undefined, 'a CPU request, which the HPA utilization is measured against');
   t.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0);
+});
+
+t.test("the worker's probes are the worker listener's routes, on WORKER_PORT; Prometheus scrapes both Deployments alike", async (t) => {
+  const objects = await manifests();
+  const settings = one(objects, 'ConfigMap', 'capserve-settings').data as Record<string, string>;
+  const pod = one(objects, 'Deployment', 'capserve-worker').spec.template;
+  const container = pod.spec.containers[0];
+  t.equal(container.readinessProbe.httpGet.path, '/health/ready');
+  t.equal(container.livenessProbe.httpGet.path, '/health');
+  t.equal(container.startupProbe.httpGet.path, '/health/ready', 'liveness waits for the models to load');
+  t.ok(container.startupProbe.periodSeconds * container.startupProbe.failureThreshold >= 120, 'at least 2 minutes to load the models');
+  const workerPort = loadConfig(settings).workerPort;
+  t.not(workerPort, 0, 'the listener is on');
+  for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) {
+    const port = (container.ports as { name: string; containerPort: number }[]).find((p) => p.name === probe.httpGet.port);
+    t.equal(port?.containerPort, workerPort, `${probe.httpGet.path} reaches WORKER_PORT`);
+  }
+  t.equal(pod.metadata.annotations['prometheus.io/port'], String(workerPort), 'scraped on WORKER_PORT');
+  t.equal(pod.metadata.annotations['prometheus.io/path'], '/metrics');
+  const server = one(objects, 'Deployment', 'capserve').spec.template.metadata.annotations as Record<string, string>;
+  t.equal(server['prometheus.io/port'], settings.PORT, 'and the server on PORT');
+  t.same(Object.keys(pod.metadata.annotations).sort(), Object.keys(server).sort(), 'the same scrape annotations');
+
+  // The worker's own listener, over a started service with its consumers running.
+  const front = await startTestServer(t, [recordingCapability('classification')]);
+  const app = await buildWorkerApp({ service: front.service, queues: () => 'running', logger: front.app.log });
+  t.teardown(() => app.close());
+  for (const path of [container.readinessProbe.httpGet.path, container.livenessProbe.httpGet.path, pod.metadata.annotations['prometheus.io/path']]) {
+    t.ok(app.hasRoute({ method: 'GET', url: path }), `GET ${path} is a worker route`);
+    t.equal((await app.inject({ url: path })).statusCode, 200);
+  }
 });
 
 t.test('the Service, the PDB and the HPAs point at the Deployments; every mount and reference exists', async (t) => {

@@ -170,7 +170,8 @@ t.test('npm start serves, and SIGTERM to npm stops it cleanly; then npm run work
   t.equal(staleReason(root), undefined, 'dist is current after npm start');
 
   if (redis === undefined) return;
-  const worker = runNpm(t, ['run', 'worker'], { ...env, REDIS_URL: redis.url, WORKER_ID: 'npm-worker' });
+  // WORKER_PORT=0: no health listener, so no clash with any other worker on this host's default port.
+  const worker = runNpm(t, ['run', 'worker'], { ...env, REDIS_URL: redis.url, WORKER_ID: 'npm-worker', WORKER_PORT: '0' });
   await untilLogged(worker, 'worker ready', 60_000);
   t.notMatch(worker.output, /capserve: building/, 'a current build is not compiled again');
   await stopWithSigterm(t, worker, 'worker ready', 'worker stopped');
