@@ -12,7 +12,7 @@ import { DurableJobQueue } from './queue/durable-queue.js';
 import { type JobJournal } from './queue/job-journal.js';
 import { MemoryJobQueue } from './queue/memory-queue.js';
 import { openRedis } from './queue/redis-connection.js';
-import { type JobQueue, type JobsSettings, type JobsSpeech, type QueueName, queueNames, type TextService } from './types.js';
+import { type JobQueue, type JobsSettings, type JobsSpeech, type QueueName, queueNames, type SpeechSource, type TextService } from './types.js';
 import { WorkerRegistry } from './workers/worker-registry.js';
 import { Spool } from './spool.js';
 
@@ -48,8 +48,8 @@ export function createJobs(
   config: JobsSettings,
   logger: FastifyBaseLogger,
   persistence?: JobsPersistence,
-  /** The speech-to-text recognizer for audio and video (closed with the jobs), or why there is none. */
-  speech?: JobsSpeech,
+  /** The speech-to-text recognizer for audio and video (closed with the jobs), or why there is none; a source when a reload may change it. */
+  speech?: JobsSpeech | SpeechSource,
 ): Jobs {
   const runner = new LocalJobRunner(service, config, allOf(registerJobAttemptMetrics(metricsRegistry), logJobAttempts(logger)), speech);
   const onError = (error: unknown): void => logger.warn({ err: error }, 'job queue error');

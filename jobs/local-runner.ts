@@ -6,7 +6,8 @@ import { type MediaLimits } from './media/media-limits.js';
 import { MediaWorkers } from './media/media-workers.js';
 import { createJobProcessor } from './processors/job-processor.js';
 import { type BullmqWorkerHandle, startBullmqWorker } from './queue/bullmq-worker.js';
-import { type JobProcessor, type JobsSettings, type JobsSpeech, mediaCapabilities, mediaKinds, type QueueName, queueNames, type TextService, type WorkerInfo } from './types.js';
+import { speechSource } from './speech-source.js';
+import { type JobProcessor, type JobsSettings, type JobsSpeech, mediaCapabilities, mediaKinds, type QueueName, queueNames, type SpeechSource, type TextService, type WorkerInfo } from './types.js';
 import { type WorkerRegistry } from './workers/worker-registry.js';
 import { type JobAttemptObserver, type JobAttemptOutcome } from './job-metrics.js';
 
@@ -15,7 +16,7 @@ export class LocalJobRunner {
   readonly #service: TextService;
   readonly #config: JobsSettings;
   readonly #running = new Map<QueueName, number>();
-  readonly #speech: JobsSpeech | undefined;
+  readonly #speech: SpeechSource;
   readonly processor: JobProcessor;
   /** The worker threads PDF text, image decoding and OCR run in; the front-end counts PDF pages there too. */
   readonly media: MediaWorkers;
@@ -26,12 +27,13 @@ export class LocalJobRunner {
 
   /**
    * `onAttempt` is told how each job attempt this process ran ended (the job metrics); `speech`
-   * is the recognizer audio and video jobs are transcribed with (this runner closes it).
+   * is the recognizer audio and video jobs are transcribed with, fixed or a source a reload
+   * changes (this runner closes it).
    */
-  constructor(service: TextService, config: JobsSettings, onAttempt?: JobAttemptObserver, speech?: JobsSpeech) {
+  constructor(service: TextService, config: JobsSettings, onAttempt?: JobAttemptObserver, speech?: JobsSpeech | SpeechSource) {
     this.#service = service;
     this.#onAttempt = onAttempt;
-    this.#speech = speech;
+    this.#speech = speechSource(speech);
     this.#config = config;
     this.limits = {
       maxImagePixels: config.maxImagePixels ?? 40_000_000,
@@ -48,7 +50,7 @@ export class LocalJobRunner {
       // About four characters per token; a chunk is what /process would still take inline.
       chunkChars: config.maxInlineTokens * 4,
       groupSize: Math.min(config.maxBatchTexts, config.maxTextsPerRequest),
-      ...(speech === undefined ? {} : { speech }),
+      speech: this.#speech,
     });
   }
 
@@ -84,8 +86,9 @@ export class LocalJobRunner {
 
   /** This process as a worker of each queue, for routing and for the Redis worker registry. */
   workers(): WorkerInfo[] {
-    // `transcribe` only with a recognizer, so the planner sends speech work to workers that can do it.
-    const media = mediaCapabilities.filter((name) => name !== 'transcribe' || this.#speech?.recognizer !== undefined);
+    // `transcribe` only with a recognizer (the current one: a reload may add or remove it), so the
+    // planner sends speech work to workers that can do it; the registry's heartbeats re-read this.
+    const media = mediaCapabilities.filter((name) => name !== 'transcribe' || this.#speech.current().recognizer !== undefined);
     const capabilities = [...mediaKinds.filter((kind) => kind !== 'other'), ...this.#service.capabilityNames(), ...media];
     const freeMemoryMb = Math.round(freemem() / 2 ** 20);
     return queueNames.map((queue) => ({
@@ -100,7 +103,7 @@ export class LocalJobRunner {
 
   async close(): Promise<void> {
     await this.media.close();
-    await this.#speech?.recognizer?.close();
+    await this.#speech.close();
   }
 }
 

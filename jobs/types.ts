@@ -48,6 +48,19 @@ export interface JobsSpeech {
 }
 
 /**
+ * Where transcription comes from when it can change while the process runs (a capabilities
+ * reload replaces the recognizer): `current()` for routing, and `acquire()` for one
+ * transcription, which keeps that recognizer until `release()` however the job ends
+ * (models/speech/speech-holder.ts implements it).
+ */
+export interface SpeechSource {
+  current(): JobsSpeech;
+  acquire(): { readonly speech: JobsSpeech; release(): void };
+  /** Closes every recognizer, running transcriptions included (shutdown). */
+  close(): Promise<void>;
+}
+
+/**
  * The settings the `/process` side reads (a subset of the server configuration; see
  * docs/configuration.md for each).
  */

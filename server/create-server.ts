@@ -8,8 +8,9 @@ import { type ModelJobs } from '../training/model-jobs.js';
 import { buildApp } from './app.js';
 import { type ServerConfig } from './config.js';
 import { createJobs } from '../jobs/create-jobs.js';
-import { loadSpeech } from '../models/speech/create-recognizer.js';
-import { type CapabilitySources, createService, loadConfiguredCapabilities, loadersFor, reloadCapabilities } from './create-service.js';
+import { openSpeech } from '../models/speech/reload-speech.js';
+import { type SpeechHolder } from '../models/speech/speech-holder.js';
+import { type CapabilitySources, createService, loadConfiguredCapabilities, loadersFor, reloadCapabilities, type ReloadResult, type SpeechReloadTarget } from './create-service.js';
 import { type LifecycleMetrics, registerLifecycleMetrics } from './lifecycle-metrics.js';
 import { createModelJobs } from './model-lifecycle.js';
 import { versionAdopter } from './adopt-version.js';
@@ -25,8 +26,10 @@ export interface Server {
   readonly store: Store;
   readonly reviews: ReviewQueue;
   readonly modelJobs: ModelJobs;
-  /** Reloads the capabilities (file plus registered ones), one reload at a time. */
-  reload(): Promise<{ capabilities: string[] }>;
+  /** The speech-to-text backend `/process` transcribes with; a reload replaces it when the `speech` section changes. */
+  readonly speech: SpeechHolder;
+  /** Reloads the capabilities (file plus registered ones) and the speech backend, one reload at a time. */
+  reload(): Promise<ReloadResult>;
   /** Loads the models, starts the queues and the review sweep, and takes the model jobs a stopped process left unfinished. */
   start(): Promise<void>;
   stop(graceMs: number): Promise<void>;
@@ -48,6 +51,12 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
   const repository = new ModelRepository(config.modelRepository);
   const sources: CapabilitySources = { repository, registered: () => store.listCapabilities() };
   const capabilities = await loadConfiguredCapabilities(config, sources, (message) => logger.warn(message));
+  // A speech backend that does not load leaves transcription unavailable with its reason; the server still starts.
+  const configDir = path.dirname(path.resolve(config.capabilitiesConfig));
+  const speech = await openSpeech(capabilities.speech, configDir, (error) => logger.warn({ err: error }, 'closing a replaced speech backend failed'));
+  const speechNow = speech.current();
+  if (speechNow.recognizer === undefined && speechNow.code !== undefined) logger.warn({ code: speechNow.code, reason: speechNow.unavailable }, 'speech-to-text unavailable');
+  const speechTarget: SpeechReloadTarget = { holder: speech, configDir };
   // The service's registry also carries the review and model-job metrics; the queue exists before the service it observes.
   let metrics: LifecycleMetrics | undefined;
   const reviews = new ReviewQueue({
@@ -66,18 +75,15 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
     reloading = next.catch(() => undefined);
     return next;
   };
-  const reload = (): Promise<{ capabilities: string[] }> => exclusively(() => reloadCapabilities(service, config, sources));
+  const reload = (): Promise<ReloadResult> => exclusively(() => reloadCapabilities(service, config, sources, loadersFor(config), {}, speechTarget));
   const adoptVersion = versionAdopter({
     repository,
     store,
     exclusively,
-    reload: (change) => reloadCapabilities(service, config, sources, loadersFor(config), change),
+    reload: (change) => reloadCapabilities(service, config, sources, loadersFor(config), change, speechTarget),
     readers: async (pin) => pinVersion(await loadConfiguredCapabilities(config, sources, () => {}), pin).readers,
   });
   const modelJobs = createModelJobs(service, store, repository, adoptVersion, config, logger, (job) => metrics?.jobFinished(job));
-  // A speech backend that does not load leaves transcription unavailable with its reason; the server still starts.
-  const speech = await loadSpeech(capabilities.speech, path.dirname(path.resolve(config.capabilitiesConfig)));
-  if (speech.recognizer === undefined && speech.code !== undefined) logger.warn({ code: speech.code, reason: speech.unavailable }, 'speech-to-text unavailable');
   // Without Redis the store is the record of /process jobs, so a restart keeps them.
   const jobs = createJobs(service, service.metrics.registry, config, logger, { journal: store, leaseMs: config.jobLeaseMs }, speech);
   const app = await buildApp({
@@ -107,6 +113,7 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
     store,
     reviews,
     modelJobs,
+    speech,
     reload,
     async start() {
       await service.start();
@@ -117,7 +124,7 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
       if (config.capabilitiesWatch) {
         stopWatching = watchFile(config.capabilitiesConfig, () => {
           reload().then(
-            (result) => logger.info({ capabilities: result.capabilities }, 'capabilities file changed: reloaded'),
+            (result) => logger.info({ capabilities: result.capabilities, speech: result.speech }, 'capabilities file changed: reloaded'),
             (error: unknown) => logger.error({ err: error }, 'capabilities file changed: reload rejected, the running configuration stays'),
           );
         });

@@ -14,6 +14,8 @@ import { type ServerConfig } from './config.js';
 import { CapserveError, isCapserveError, messageOf } from '../core/errors.js';
 import { redactPaths } from '../core/redact-paths.js';
 import { CapserveService, type ServiceOptions } from '../engine/service.js';
+import { type SpeechHolder } from '../models/speech/speech-holder.js';
+import { type PreparedSpeech, prepareSpeech, type SpeechReport, speechReport } from '../models/speech/reload-speech.js';
 
 type Loaders = Readonly<Record<BackendKind, BackendLoader>>;
 
@@ -81,11 +83,26 @@ export interface ReloadChange {
   readonly require?: readonly string[];
 }
 
+/** The speech backend a reload follows: the file's `speech` section, its paths relative to `configDir`. */
+export interface SpeechReloadTarget {
+  readonly holder: SpeechHolder;
+  readonly configDir: string;
+}
+
+/** What a reload serves now: the capabilities and, when it follows the speech backend, what became of it. */
+export interface ReloadResult {
+  capabilities: string[];
+  speech?: SpeechReport;
+}
+
 /**
  * `POST /admin/reload`: reads CAPABILITIES_CONFIG again and swaps it in (see
  * {@link CapserveService.reload}). A bad file, a model that fails to load, or a capability
  * that would become unavailable is RELOAD_REJECTED with the reason, and the running
- * configuration stays.
+ * configuration stays. With `speech`, a changed `speech` section loads its backend first (see
+ * {@link prepareSpeech}: a new backend that does not load is rejected the same way), and the
+ * new backend is swapped in only once the capabilities have been, so nothing changes unless
+ * everything loaded.
  */
 export async function reloadCapabilities(
   service: CapserveService,
@@ -93,7 +110,8 @@ export async function reloadCapabilities(
   sources: CapabilitySources = {},
   loaders: Loaders = loadersFor(config),
   change: ReloadChange = {},
-): Promise<{ capabilities: string[] }> {
+  speech?: SpeechReloadTarget,
+): Promise<ReloadResult> {
   let capabilities: CapabilitiesConfig;
   let require = change.require ?? [];
   try {
@@ -106,6 +124,15 @@ export async function reloadCapabilities(
   } catch (error) {
     throw new CapserveError('RELOAD_REJECTED', `the new configuration is invalid; the running one stays: ${redactPaths(messageOf(error))}`);
   }
+  let prepared: PreparedSpeech | undefined;
+  if (speech !== undefined) {
+    try {
+      prepared = await prepareSpeech(speech.holder, capabilities.speech, speech.configDir);
+    } catch (error) {
+      service.logger.warn({ err: error }, 'speech backend did not load: reload rejected');
+      throw new CapserveError('RELOAD_REJECTED', `the new speech backend did not load; the running configuration stays: ${redactPaths(messageOf(error))}`);
+    }
+  }
   try {
     await service.reload(
       createPool(config, capabilities, loaders),
@@ -113,11 +140,24 @@ export async function reloadCapabilities(
       { require },
     );
   } catch (error) {
+    await prepared?.discard();
     if (isCapserveError(error) && (error.code === 'SHUTTING_DOWN' || error.code === 'NOT_READY')) throw error;
     // The answer goes to the client: model paths relative to the project, nothing outside it.
     throw new CapserveError('RELOAD_REJECTED', `the new configuration did not load; the running one stays: ${redactPaths(messageOf(error))}`);
   }
-  return { capabilities: service.capabilityNames() };
+  if (speech === undefined || prepared === undefined) return { capabilities: service.capabilityNames() };
+  prepared.commit();
+  const report = speechReport(prepared.change, speech.holder);
+  logSpeechChange(service, report);
+  return { capabilities: service.capabilityNames(), speech: { ...report, ...(report.unavailable === undefined ? {} : { unavailable: redactPaths(report.unavailable) }) } };
+}
+
+function logSpeechChange(service: CapserveService, report: SpeechReport): void {
+  const { logger } = service;
+  if (report.change === 'none') logger.debug({ speech: report }, 'speech backend unchanged: kept');
+  else if (report.change === 'loaded') logger.info({ speech: report }, 'speech backend reloaded: new transcriptions use it, running ones finish on the old');
+  else if (report.change === 'removed') logger.info({ speech: report }, 'speech section removed: transcription unavailable once running ones finish');
+  else logger.warn({ speech: report }, 'speech backend still does not load: transcription stays unavailable');
 }
 
 /** CAPABILITIES_CONFIG with the registered capabilities added (see {@link withRegistered}). */

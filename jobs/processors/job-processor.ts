@@ -6,7 +6,8 @@ import { type MediaProbe, probeMedia } from '../media/ffprobe.js';
 import { type MediaLimits } from '../media/media-limits.js';
 import { type MediaWorkers } from '../media/media-workers.js';
 import { readTextFile } from '../media/text-file.js';
-import { isMediaCapability, type JobPayload, type JobProcessor, type JobsSpeech } from '../types.js';
+import { speechSource } from '../speech-source.js';
+import { isMediaCapability, type JobPayload, type JobProcessor, type JobsSpeech, type SpeechSource } from '../types.js';
 import { analyseText, type TextAnalysis } from './analyse-text.js';
 import { type Transcript, transcribeAudio } from './transcribe-audio.js';
 import { type AnalyseTexts } from './analyse-in-groups.js';
@@ -24,8 +25,11 @@ export interface JobProcessorDeps {
   readonly chunkChars: number;
   /** Chunks per batcher submission. */
   readonly groupSize: number;
-  /** Speech-to-text for audio and video. @default none: transcription fails with UNSUPPORTED_MEDIA */
-  readonly speech?: JobsSpeech;
+  /**
+   * Speech-to-text for audio and video: fixed, or a source a reload changes (each transcription
+   * keeps the recognizer it started on). @default none: transcription fails with UNSUPPORTED_MEDIA
+   */
+  readonly speech?: JobsSpeech | SpeechSource;
 }
 
 /**
@@ -37,7 +41,7 @@ export interface JobProcessorDeps {
  * (its media worker thread terminated) and fails with JOB_TIMEOUT.
  */
 export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
-  const processJob = processByKind(deps);
+  const processJob = processByKind(deps, speechSource(deps.speech));
   return async (payload, context) => {
     const deadline = new AbortController();
     const timeout = new CapserveError('JOB_TIMEOUT', `the job ran longer than MAX_JOB_SECONDS (${deps.maxJobMs / 1000} s)`, {
@@ -56,7 +60,7 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
   };
 }
 
-function processByKind(deps: JobProcessorDeps): JobProcessor {
+function processByKind(deps: JobProcessorDeps, speech: SpeechSource): JobProcessor {
   return async (payload, context) => {
     const textCapabilities = payload.capabilities.filter((name) => !isMediaCapability(name));
     const analyse = (text: string, from: number): Promise<TextAnalysis> =>
@@ -100,7 +104,7 @@ function processByKind(deps: JobProcessorDeps): JobProcessor {
       }
       case 'audio':
       case 'video':
-        return withLocalFile(payload, (file) => processSpeech(deps, payload, file, context, textCapabilities, analyse));
+        return withLocalFile(payload, (file) => processSpeech(speech, payload, file, context, textCapabilities, analyse));
       default:
         throw new CapserveError('UNSUPPORTED_MEDIA', `no processor for ${payload.mediaType}`);
     }
@@ -123,7 +127,7 @@ const ANALYSE_FROM = 0.9;
  * silence are both true answers), and silence a transcript with no segments.
  */
 async function processSpeech(
-  deps: JobProcessorDeps,
+  source: SpeechSource,
   payload: JobPayload,
   file: string,
   context: Context,
@@ -143,28 +147,35 @@ async function processSpeech(
     if (metadata === undefined) throw new CapserveError('UNSUPPORTED_MEDIA', `${kind} metadata needs ffprobe (Debian package ffmpeg), which is not installed`);
     return { kind, metadata };
   }
-  const recognizer = deps.speech?.recognizer;
-  if (recognizer === undefined) {
-    const reason = deps.speech?.unavailable ?? 'no speech-to-text model is configured (the "speech" section of the capabilities file)';
-    const wanted = payload.capabilities.filter((name) => name !== 'metadata');
-    throw new CapserveError(
-      'UNSUPPORTED_MEDIA',
-      `${kind} transcription is unavailable: ${reason}; ${wanted.join(', ')} cannot run on ${kind}. Ask for "metadata" alone to get the ffprobe facts.`,
-      { details: { missing: 'speech-to-text model', reason, ...(metadata === undefined ? {} : { metadata }) } },
-    );
+  // The whole transcript on one recognizer: a reload that replaces it meanwhile closes it only after this release.
+  const use = source.acquire();
+  let transcript: Transcript;
+  try {
+    const { recognizer, chunkSeconds, unavailable } = use.speech;
+    if (recognizer === undefined) {
+      const reason = unavailable ?? 'no speech-to-text model is configured (the "speech" section of the capabilities file)';
+      const wanted = payload.capabilities.filter((name) => name !== 'metadata');
+      throw new CapserveError(
+        'UNSUPPORTED_MEDIA',
+        `${kind} transcription is unavailable: ${reason}; ${wanted.join(', ')} cannot run on ${kind}. Ask for "metadata" alone to get the ffprobe facts.`,
+        { details: { missing: 'speech-to-text model', reason, ...(metadata === undefined ? {} : { metadata }) } },
+      );
+    }
+    const until = textCapabilities.length > 0 ? ANALYSE_FROM : 1;
+    context.progress(TRANSCRIBE_FROM, 'transcribing');
+    transcript =
+      metadata !== undefined && !metadata.hasAudio
+        ? { text: '', segments: [], durationSec: 0, chunks: 0, backend: recognizer.backend, language: recognizer.language, reason: 'no_audio' }
+        : await transcribeAudio(file, {
+            recognizer,
+            signal: context.signal,
+            ...(chunkSeconds === undefined ? {} : { chunkSeconds }),
+            ...durationOf(metadata),
+            progress: (fraction) => context.progress(TRANSCRIBE_FROM + fraction * (until - TRANSCRIBE_FROM), 'transcribing'),
+          });
+  } finally {
+    use.release();
   }
-  const until = textCapabilities.length > 0 ? ANALYSE_FROM : 1;
-  context.progress(TRANSCRIBE_FROM, 'transcribing');
-  const transcript: Transcript =
-    metadata !== undefined && !metadata.hasAudio
-      ? { text: '', segments: [], durationSec: 0, chunks: 0, backend: recognizer.backend, language: recognizer.language, reason: 'no_audio' }
-      : await transcribeAudio(file, {
-          recognizer,
-          signal: context.signal,
-          ...(deps.speech?.chunkSeconds === undefined ? {} : { chunkSeconds: deps.speech.chunkSeconds }),
-          ...durationOf(metadata),
-          progress: (fraction) => context.progress(TRANSCRIBE_FROM + fraction * (until - TRANSCRIBE_FROM), 'transcribing'),
-        });
   const analysis = textCapabilities.length > 0 ? await analyse(transcript.text, ANALYSE_FROM) : undefined;
   return { kind, ...(metadata === undefined ? {} : { metadata }), transcript, ...analysis };
 }

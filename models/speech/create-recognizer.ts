@@ -49,13 +49,16 @@ export type SpeechAvailability =
       readonly code?: ErrorCode;
     };
 
+/** Why transcription is unavailable without a `speech` section. */
+export const NO_SPEECH_BACKEND = 'no speech backend is configured (the "speech" section of the capabilities file)';
+
 /**
  * Loads the configured recognizer, never throwing: a missing backend makes transcription
  * unavailable with its reason (as a model that does not load makes its capabilities
  * unavailable), and the server starts without it.
  */
 export async function loadSpeech(spec: SpeechSpec | undefined, configDir: string): Promise<SpeechAvailability> {
-  if (spec === undefined) return { unavailable: 'no speech backend is configured (the "speech" section of the capabilities file)' };
+  if (spec === undefined) return { unavailable: NO_SPEECH_BACKEND };
   try {
     const recognizer = await createRecognizer(spec, configDir);
     return { recognizer, chunkSeconds: spec.chunkSeconds ?? DEFAULT_CHUNK_SECONDS };

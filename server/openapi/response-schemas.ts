@@ -64,7 +64,17 @@ export const statsSchema = z
   })
   ;
 
-export const reloadSchema = z.object({ capabilities: list(z.string()) });
+export const reloadSchema = z.object({
+  capabilities: list(z.string()),
+  speech: z
+    .object({
+      change: z.enum(['none', 'loaded', 'removed', 'unavailable']).meta({ description: 'What the reload did to the speech backend: kept it (the `speech` section is unchanged), loaded a new one (running transcriptions finish on the old), removed it, or left it unavailable (it did not load before either).' }),
+      backend: z.string().optional(),
+      language: z.string().optional(),
+      unavailable: z.string().optional().meta({ description: 'Why transcription is unavailable now.' }),
+    })
+    .optional(),
+});
 
 export const manifestSchema = z
   .object({

@@ -12,7 +12,7 @@ export function adminRoutes(reload: () => Promise<{ capabilities: string[] }>): 
           operationId: 'reloadCapabilities',
           tags: ['admin'],
           summary: 'Reload CAPABILITIES_CONFIG: in-flight batches finish on the old configuration, new ones use the new.',
-          response: { 200: jsonResponse('The capabilities now served.', reloadSchema), ...errorResponses(422, 500, 503, ...access) },
+          response: { 200: jsonResponse('The capabilities now served, and what the reload did to the speech backend.', reloadSchema), ...errorResponses(422, 500, 503, ...access) },
         },
       },
       async () => reload(),
