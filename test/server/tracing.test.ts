@@ -1,31 +1,19 @@
 import path from 'node:path';
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import t, { type Test } from 'tap';
 import { parseCapabilitiesConfig } from '../../capabilities/load-config.js';
 import { loadConfig } from '../../server/config.js';
-import { installTracing } from '../../server/tracing.js';
 import { finishedJob, longText } from '../helpers/job-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { serviceApp } from '../helpers/service-app.js';
 import { startTestServer } from '../helpers/test-server.js';
 import { tinyBertDir } from '../helpers/tiny-bert.js';
+import { idOf, parentOf, recordSpans, traceOf } from '../helpers/recorded-spans.js';
 import { until } from '../helpers/until.js';
 
-/*
- * The spans of a request, read back through the SDK's in-memory exporter: one provider for the
- * whole file (tap runs each file in its own process), each span handed over as it ends.
- */
-const exporter = new InMemorySpanExporter();
-const tracing = installTracing({ exporter, processor: 'simple' });
-t.teardown(() => tracing.shutdown());
-t.beforeEach(() => exporter.reset());
-
-const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
-const named = (name: string): ReadableSpan[] => spans().filter((span) => span.name === name);
-const idOf = (span: ReadableSpan): string => span.spanContext().spanId;
-const traceOf = (span: ReadableSpan): string => span.spanContext().traceId;
-const parentOf = (span: ReadableSpan): string | undefined => span.parentSpanContext?.spanId;
+// The spans of a request, as each ends.
+const { spans, named, reset } = recordSpans(t);
 const traceparentOf = (span: ReadableSpan): string => `00-${traceOf(span)}-${idOf(span)}-01`;
 /** The spans named `name`, once there are `count` of them (server spans end after the response is sent). */
 const awaitSpans = (name: string, count: number): Promise<ReadableSpan[]> =>
@@ -41,7 +29,7 @@ t.test('two requests batched together: each its own trace with its wait, one bat
   });
   const { app, service } = await serviceApp(t, config, capabilities);
   await service.start();
-  exporter.reset();
+  reset();
 
   const responses = await Promise.all(
     ['the first text', 'another text'].map((text) => app.inject({ method: 'POST', url: '/classify', payload: { texts: [text], capabilities: ['classification'] } })),
@@ -113,7 +101,7 @@ t.test("an incoming traceparent is continued; a malformed one starts a new trace
     `ff-${callerTrace}-${callerSpan}-01`, // version ff is forbidden
   ];
   for (const traceparent of malformed) {
-    exporter.reset();
+    reset();
     const response = await fetch(`${server.url}/classify`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', traceparent: traceparent.replace(/[\u0000-\u001f]/g, '') },

@@ -1,28 +1,16 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import t, { type Test } from 'tap';
 import { type Capability } from '../../capabilities/types.js';
-import { installTracing } from '../../server/tracing.js';
 import { longText } from '../helpers/job-http.js';
 import { recordingCapability } from '../helpers/recording-capability.js';
 import { startTestServer, type TestServer } from '../helpers/test-server.js';
+import { idOf, parentOf, recordSpans, traceOf } from '../helpers/recorded-spans.js';
 import { until } from '../helpers/until.js';
 import { TestWsClient } from '../helpers/ws-client.js';
 
-/*
- * The spans of WebSocket messages, read back through the SDK's in-memory exporter (one provider
- * for the file; tap runs each file in its own process), each span handed over as it ends.
- */
-const exporter = new InMemorySpanExporter();
-const tracing = installTracing({ exporter, processor: 'simple' });
-t.teardown(() => tracing.shutdown());
-t.beforeEach(() => exporter.reset());
-
-const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
-const named = (name: string): ReadableSpan[] => spans().filter((span) => span.name === name);
-const idOf = (span: ReadableSpan): string => span.spanContext().spanId;
-const traceOf = (span: ReadableSpan): string => span.spanContext().traceId;
-const parentOf = (span: ReadableSpan): string | undefined => span.parentSpanContext?.spanId;
+// The spans of WebSocket messages, as each ends.
+const { spans, named, reset } = recordSpans(t);
 const childrenOf = (parent: ReadableSpan, name: string): ReadableSpan[] => named(name).filter((span) => parentOf(span) === idOf(parent));
 /** The finished span named `name` that `match` picks, once it has ended. */
 const awaitSpan = (name: string, match: (span: ReadableSpan) => boolean = () => true): Promise<ReadableSpan> =>
@@ -116,7 +104,7 @@ t.test("a message's own traceparent wins; a malformed one is ignored; without an
   t.equal(parentOf(fallback), callerSpan, "a malformed traceparent: the upgrade's is used");
   t.notOk(JSON.stringify(server.logs.records).includes('not-a-traceparent'), 'and it is never logged');
 
-  exporter.reset();
+  reset();
   const plain = await connect(t, server);
   const upgrade = await awaitSpan('HTTP GET /ws');
   t.equal(upgrade.parentSpanContext, undefined);
@@ -144,7 +132,7 @@ t.test('refused messages: an error span with the code, nothing reaches the batch
     { message: { id: 'p', type: 'process', text: 'x' }, id: 'p', name: 'WS process', code: 'VALIDATION_ERROR' },
   ];
   for (const { message, id, name, code } of cases) {
-    exporter.reset();
+    reset();
     const seen = client.received.length;
     client.send(message);
     const reply = await client.next((m) => client.received.indexOf(m) >= seen && m.type === 'error');
@@ -158,7 +146,7 @@ t.test('refused messages: an error span with the code, nothing reaches the batch
   t.same(named('queue wait'), [], 'nothing waited');
   t.same(server.service.stats.snapshot(), before, 'nothing reached the batcher');
 
-  exporter.reset();
+  reset();
   for (let i = 0; i < 25; i += 1) client.send({ id: `flood-${i}`, texts: ['f'], capabilities: ['classification'] });
   const limited = await client.next((m) => m.type === 'error' && m.code === 'RATE_LIMITED');
   t.ok(limited);
