@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ModelRepository } from '../models/repository/model-repository.js';
 import { ReviewQueue } from '../review/review-queue.js';
@@ -8,9 +7,8 @@ import { type ModelJobs } from '../training/model-jobs.js';
 import { buildApp } from './app.js';
 import { type ServerConfig } from './config.js';
 import { createJobs } from '../jobs/create-jobs.js';
-import { openSpeech } from '../models/speech/reload-speech.js';
 import { type SpeechHolder } from '../models/speech/speech-holder.js';
-import { type CapabilitySources, createService, loadConfiguredCapabilities, loadersFor, reloadCapabilities, type ReloadResult, type SpeechReloadTarget } from './create-service.js';
+import { type CapabilitySources, createService, loadConfiguredCapabilities, loadersFor, openConfiguredSpeech, reloadCapabilities, type ReloadResult } from './create-service.js';
 import { type LifecycleMetrics, registerLifecycleMetrics } from './lifecycle-metrics.js';
 import { createModelJobs } from './model-lifecycle.js';
 import { versionAdopter } from './adopt-version.js';
@@ -52,11 +50,8 @@ export async function createServer(config: ServerConfig, logger: FastifyBaseLogg
   const sources: CapabilitySources = { repository, registered: () => store.listCapabilities() };
   const capabilities = await loadConfiguredCapabilities(config, sources, (message) => logger.warn(message));
   // A speech backend that does not load leaves transcription unavailable with its reason; the server still starts.
-  const configDir = path.dirname(path.resolve(config.capabilitiesConfig));
-  const speech = await openSpeech(capabilities.speech, configDir, (error) => logger.warn({ err: error }, 'closing a replaced speech backend failed'));
-  const speechNow = speech.current();
-  if (speechNow.recognizer === undefined && speechNow.code !== undefined) logger.warn({ code: speechNow.code, reason: speechNow.unavailable }, 'speech-to-text unavailable');
-  const speechTarget: SpeechReloadTarget = { holder: speech, configDir };
+  const speechTarget = await openConfiguredSpeech(config, capabilities, logger);
+  const speech = speechTarget.holder;
   // The service's registry also carries the review and model-job metrics; the queue exists before the service it observes.
   let metrics: LifecycleMetrics | undefined;
   const reviews = new ReviewQueue({

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { type FastifyBaseLogger } from 'fastify';
 import { buildCapabilities } from '../capabilities/build.js';
 import { type CapabilitiesConfig } from '../capabilities/config-schema.js';
@@ -15,7 +16,7 @@ import { CapserveError, isCapserveError, messageOf } from '../core/errors.js';
 import { redactPaths } from '../core/redact-paths.js';
 import { CapserveService, type ServiceOptions } from '../engine/service.js';
 import { type SpeechHolder } from '../models/speech/speech-holder.js';
-import { type PreparedSpeech, prepareSpeech, type SpeechReport, speechReport } from '../models/speech/reload-speech.js';
+import { openSpeech, type PreparedSpeech, prepareSpeech, type SpeechReport, speechReport } from '../models/speech/reload-speech.js';
 
 type Loaders = Readonly<Record<BackendKind, BackendLoader>>;
 
@@ -87,6 +88,19 @@ export interface ReloadChange {
 export interface SpeechReloadTarget {
   readonly holder: SpeechHolder;
   readonly configDir: string;
+}
+
+/**
+ * The capabilities file's speech backend, loaded and held so a reload can replace it (paths in
+ * the `speech` section are relative to the file). One that does not load is logged and leaves
+ * transcription unavailable with its reason; the process still starts.
+ */
+export async function openConfiguredSpeech(config: ServerConfig, capabilities: CapabilitiesConfig, logger: FastifyBaseLogger): Promise<SpeechReloadTarget> {
+  const configDir = path.dirname(path.resolve(config.capabilitiesConfig));
+  const holder = await openSpeech(capabilities.speech, configDir, (error) => logger.warn({ err: error }, 'closing a replaced speech backend failed'));
+  const { recognizer, code, unavailable } = holder.current();
+  if (recognizer === undefined && code !== undefined) logger.warn({ code, reason: unavailable }, 'speech-to-text unavailable');
+  return { holder, configDir };
 }
 
 /** What a reload serves now: the capabilities and, when it follows the speech backend, what became of it. */

@@ -1,14 +1,12 @@
-import path from 'node:path';
 import { pino } from 'pino';
 import { loadCapabilitiesConfig } from '../capabilities/load-config.js';
-import { loadSpeech } from '../models/speech/create-recognizer.js';
 import { openRedis } from '../jobs/queue/redis-connection.js';
 import { WorkerRegistry } from '../jobs/workers/worker-registry.js';
 import { loadConfig } from './config.js';
 import { LocalJobRunner, startLocalWorkers } from '../jobs/local-runner.js';
 import { registerJobAttemptMetrics } from '../jobs/job-metrics.js';
 import { allOf, logJobAttempts } from '../jobs/log-job-attempts.js';
-import { createService } from './create-service.js';
+import { createService, openConfiguredSpeech } from './create-service.js';
 import { handleCommandLine } from './command-line.js';
 import { startTracing } from './tracing.js';
 import { buildWorkerApp, type QueueConsumersState } from './worker-http.js';
@@ -51,8 +49,7 @@ async function main(): Promise<void> {
   await http?.listen({ host: config.host, port: config.workerPort });
   await service.start();
   // The same speech backend as the server: a worker without one does not list `transcribe`.
-  const speech = await loadSpeech(capabilities.speech, path.dirname(path.resolve(config.capabilitiesConfig)));
-  if (speech.recognizer === undefined && speech.code !== undefined) logger.warn({ code: speech.code, reason: speech.unavailable }, 'speech-to-text unavailable');
+  const { holder: speech } = await openConfiguredSpeech(config, capabilities, logger);
 
   const onError = (error: unknown): void => logger.warn({ err: error }, 'queue worker error');
   const redis = openRedis(config.redisUrl, { connectionName: `capserve:registry:${config.workerId}` });
