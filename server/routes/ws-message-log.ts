@@ -14,6 +14,11 @@ export interface WsMessageOutcome {
   readonly jobId?: string;
 }
 
+/** The client's message id when it may be written to logs and spans (a number or a well-formed id); else undefined, never the raw value. */
+export function loggableMessageId(id: unknown): string | number | undefined {
+  return typeof id === 'number' || isWellFormedRequestId(id) ? id : undefined;
+}
+
 /**
  * One `info` line per finished WebSocket message, `websocket message`, on the connection's
  * logger: its `reqId` is the upgrade request's, `messageId` the client's id for the message. A
@@ -22,7 +27,7 @@ export interface WsMessageOutcome {
  */
 export function logWsMessage(log: FastifyBaseLogger, started: number, outcome: WsMessageOutcome): void {
   const { id, type, code, capabilities, batchIds, jobId } = outcome;
-  const messageId = typeof id === 'number' || isWellFormedRequestId(id) ? id : undefined;
+  const messageId = loggableMessageId(id);
   log.info(
     {
       ...(messageId === undefined ? {} : { messageId }),

@@ -2,7 +2,7 @@ import { type Attributes, type Link, SpanStatusCode } from '@opentelemetry/api';
 import { type FastifyBaseLogger } from 'fastify';
 import { type Context, contextFromHeaders, contextWith, endSpan, linkTo, type Span, SpanKind, tracer, withContext } from '../../core/tracing.js';
 import { isWellFormedRequestId } from '../request-id.js';
-import { logWsMessage, type WsMessageOutcome } from './ws-message-log.js';
+import { loggableMessageId, logWsMessage, type WsMessageOutcome } from './ws-message-log.js';
 import { clientMessageTypes, type ClientMessageType } from './ws-messages.js';
 
 /** Where a connection's message spans start, from its upgrade request. */
@@ -111,12 +111,12 @@ function ownContext(message: Record<string, unknown>): Context | undefined {
 
 /** What is known as the message arrives: only well-formed ids and counts, never texts. */
 function startAttributes(requestId: string, type: string, message: Record<string, unknown> | undefined): Attributes {
-  const id = message?.id;
+  const id = loggableMessageId(message?.id);
   const texts = Array.isArray(message?.texts) ? message.texts.length : typeof message?.text === 'string' ? 1 : undefined;
   return {
     'capserve.request.id': requestId,
     'capserve.ws.message.type': type,
-    ...(typeof id === 'number' || isWellFormedRequestId(id) ? { 'capserve.ws.message.id': id } : {}),
+    ...(id === undefined ? {} : { 'capserve.ws.message.id': id }),
     ...(texts === undefined ? {} : { 'capserve.texts': texts }),
   };
 }
